@@ -1,0 +1,44 @@
+# healthdns — see README.md.
+GO      ?= go
+BIN     ?= bin
+PKGS    ?= ./...
+FUZZTIME ?= 30s
+
+.PHONY: all build run test test-short test-race bench bench-peers fuzz lint fmt clean
+
+all: build
+
+build: ## build bin/healthdns and bin/dnsload
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: build ## run one node with an embedded etcd in ./healthdns-data (DNS 127.0.0.1:5300, API 127.0.0.1:8053)
+	$(BIN)/healthdns serve
+
+test: ## vet and run every test (needs dig and nsd for the differential tests; .ci/run installs them)
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+test-short: ## the quick tests only
+	$(GO) test -count=1 -short $(PKGS)
+
+test-race: ## every test under the race detector
+	$(GO) test -count=1 -race -timeout 30m $(PKGS)
+
+bench: ## Go benchmarks of the query path and the store
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+bench-peers: build ## side-by-side dnsperf run against NSD, Knot and healthdns (needs ../shared/bench and the Debian packages)
+	scripts/bench-peers.sh
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	scripts/fuzz.sh $(FUZZTIME)
+
+lint: ## gofmt check and go vet
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf $(BIN)

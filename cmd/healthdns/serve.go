@@ -1,0 +1,393 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/healthdns/healthdns/api"
+	"github.com/healthdns/healthdns/dnsserver"
+	"github.com/healthdns/healthdns/zones"
+	"github.com/healthdns/healthdns/zones/etcdstore"
+)
+
+// DefaultNameServers are the apex NS (and SOA MNAME) of new zones when
+// --nameservers is not given. ".invalid" (RFC 6761) says plainly that they
+// are placeholders to replace with the names of your DNS nodes.
+const DefaultNameServers = "ns1.healthdns.invalid,ns2.healthdns.invalid"
+
+type serveConfig struct {
+	dnsAddr, apiAddr, etcdEndpoints, dataDir string
+	embClientURL, embPeerURL, nameservers    string
+	roles, nodeID, checkerRegion, checkerSrc string
+	healthQuorum                             float64
+	apiTokenFile, r53CredsFile               string
+	logLevel, logFormat                      string
+	shutdownDelay                            time.Duration
+	nodeTTL                                  time.Duration
+}
+
+// envDefault returns HEALTHDNS_<NAME> for a flag name, or def.
+func envDefault(name, def string) string {
+	if v, ok := os.LookupEnv("HEALTHDNS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
+		return v
+	}
+	return def
+}
+
+func serveFlags(c *serveConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	str := func(p *string, name, def, usage string) { fs.StringVar(p, name, envDefault(name, def), usage) }
+	str(&c.dnsAddr, "dns-addr", "127.0.0.1:5300", "UDP and TCP listen address of the DNS responder")
+	str(&c.apiAddr, "api-addr", "127.0.0.1:8053", "REST API, /metrics, /healthz, /readyz")
+	str(&c.etcdEndpoints, "etcd-endpoints", "", "comma list of an existing etcd cluster; empty starts an embedded etcd in --data-dir")
+	str(&c.dataDir, "data-dir", "./healthdns-data", "embedded etcd data and any local cache")
+	str(&c.embClientURL, "embedded-etcd-client-url", "http://127.0.0.1:2379", "where the embedded etcd listens for clients")
+	str(&c.embPeerURL, "embedded-etcd-peer-url", "http://127.0.0.1:2380", "the embedded etcd's peer address")
+	str(&c.nameservers, "nameservers", DefaultNameServers, "comma list of the names put in each new zone's apex NS and SOA MNAME")
+	str(&c.roles, "roles", "dns,api,checker", "which parts this process runs")
+	str(&c.nodeID, "node-id", "", "this node's unique name (default: host name + a random suffix kept in --data-dir)")
+	str(&c.checkerRegion, "checker-region", "local", "the vantage-point label of this node's health checker")
+	str(&c.checkerSrc, "checker-source-addr", "", "local address the checker's probes are sent from")
+	str(&c.apiTokenFile, "api-token-file", "", "file of accepted bearer tokens, lines `TOKEN [NAME]`")
+	str(&c.r53CredsFile, "route53-credentials-file", "", "lines `ACCESS_KEY_ID SECRET_ACCESS_KEY [NAME]` for SigV4")
+	str(&c.logLevel, "log-level", "info", "debug, info, warn, error")
+	str(&c.logFormat, "log-format", "text", "text or json")
+	q := envDefault("health-quorum", "0.18")
+	fs.Func("health-quorum", "a check is HEALTHY when more than this share of live observations say so (default 0.18)", func(s string) error {
+		v, err := parseFloat01(s)
+		c.healthQuorum = v
+		return err
+	})
+	c.healthQuorum, _ = parseFloat01(q)
+	sd, _ := time.ParseDuration(envDefault("shutdown-delay", "500ms"))
+	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", sd, "lame-duck time between turning not-ready and closing the listeners")
+	nt, _ := time.ParseDuration(envDefault("node-ttl", "10s"))
+	fs.DurationVar(&c.nodeTTL, "node-ttl", nt, "lease TTL of this node's registration; a node that dies stops counting for INSYNC after it")
+	return fs
+}
+
+func parseFloat01(s string) (float64, error) {
+	var v float64
+	if _, err := fmt.Sscanf(s, "%g", &v); err != nil || v < 0 || v >= 1 {
+		return 0, fmt.Errorf("must be a number in [0, 1)")
+	}
+	return v, nil
+}
+
+// serveMain runs `healthdns serve`; it returns the process exit code.
+func serveMain(args []string) int {
+	var c serveConfig
+	fs := serveFlags(&c)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	logger, err := newLogger(c.logLevel, c.logFormat)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+		return 2
+	}
+	if err := runServe(c, logger); err != nil {
+		var ce configError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+			return 2
+		}
+		logger.Error("serve failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// configError is a bad flag or setting: exit code 2.
+type configError struct{ error }
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+type roleSet struct{ dns, api, checker bool }
+
+func parseRoles(s string) (roleSet, error) {
+	var r roleSet
+	for _, p := range strings.Split(s, ",") {
+		switch strings.TrimSpace(p) {
+		case "dns":
+			r.dns = true
+		case "api":
+			r.api = true
+		case "checker":
+			r.checker = true
+		case "":
+		default:
+			return r, fmt.Errorf("--roles: unknown role %q (want dns, api, checker)", p)
+		}
+	}
+	if !r.dns && !r.api && !r.checker {
+		return r, fmt.Errorf("--roles: no role given")
+	}
+	return r, nil
+}
+
+// readTokens reads a token file: lines `TOKEN [NAME]`, # comments.
+func readTokens(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tokens := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		name := fmt.Sprintf("token-line-%d", n)
+		if len(fields) > 1 {
+			name = fields[1]
+		}
+		tokens[fields[0]] = name
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("%s holds no tokens", path)
+	}
+	return tokens, nil
+}
+
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// nodeID returns the configured node id, or host name + a random suffix kept
+// in the data directory so that a restarted node keeps its name.
+func nodeID(c serveConfig) (string, error) {
+	if c.nodeID != "" {
+		return c.nodeID, nil
+	}
+	path := filepath.Join(c.dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "node"
+	}
+	var r [4]byte
+	rand.Read(r[:])
+	id := host + "-" + hex.EncodeToString(r[:])
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func runServe(c serveConfig, logger *slog.Logger) error {
+	roles, err := parseRoles(c.roles)
+	if err != nil {
+		return configError{err}
+	}
+	var tokens map[string]string
+	if c.apiTokenFile != "" {
+		if tokens, err = readTokens(c.apiTokenFile); err != nil {
+			return configError{fmt.Errorf("--api-token-file: %w", err)}
+		}
+	}
+	if roles.api && tokens == nil && !isLoopbackAddr(c.apiAddr) {
+		return configError{fmt.Errorf("--api-addr %s is not a loopback address: refusing to serve the API there without --api-token-file", c.apiAddr)}
+	}
+	var nameServers []string
+	for _, n := range strings.Split(c.nameservers, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			cn, err := zones.CanonicalName(n)
+			if err != nil {
+				return configError{fmt.Errorf("--nameservers: %v", err)}
+			}
+			nameServers = append(nameServers, cn)
+		}
+	}
+	if len(nameServers) == 0 {
+		return configError{fmt.Errorf("--nameservers: at least one name is needed")}
+	}
+	id, err := nodeID(c)
+	if err != nil {
+		return configError{fmt.Errorf("--data-dir %s: %w", c.dataDir, err)}
+	}
+	logger = logger.With("node", id)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	endpoints := splitList(c.etcdEndpoints)
+	if len(endpoints) == 0 {
+		etcdLevel := "error"
+		if c.logLevel == "debug" {
+			etcdLevel = "info"
+		}
+		e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{
+			Name: "healthdns", Dir: filepath.Join(c.dataDir, "etcd"), ClientURL: c.embClientURL, PeerURL: c.embPeerURL, LogLevel: etcdLevel,
+		})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		endpoints = []string{c.embClientURL}
+		logger.Info("embedded etcd started", "client_url", c.embClientURL, "dir", filepath.Join(c.dataDir, "etcd"))
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	defer cli.Close()
+
+	reg := prometheus.NewRegistry()
+	mirror := etcdstore.NewMirror()
+	table := dnsserver.NewTable()
+	var registration *etcdstore.Node
+	if roles.dns {
+		registration = etcdstore.NewNode(etcdstore.NodeOptions{Client: cli, NodeID: id, Logger: logger, TTL: c.nodeTTL})
+	}
+	syncer := etcdstore.NewSyncer(etcdstore.SyncerOptions{
+		Client: cli, Mirror: mirror, Logger: logger.With("part", "sync"),
+		OnDelta: func(rev int64, d []zones.ZoneDelta) { table.Apply(d) },
+		OnRevision: func(rev int64) {
+			if registration != nil {
+				registration.Serving(rev)
+			}
+		},
+	})
+	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers})
+
+	var shuttingDown atomic.Bool
+	ready := func() bool { return mirror.Synced() && !shuttingDown.Load() }
+
+	g, gctx := errgroup.WithContext(ctx)
+	bg, cancelBg := context.WithCancel(context.Background())
+	defer cancelBg()
+	g.Go(func() error { return syncer.Run(bg) })
+	if registration != nil {
+		g.Go(func() error { return registration.Run(bg) })
+	}
+
+	var dnsSrv *dnsserver.Server
+	if roles.dns {
+		dnsSrv, err = dnsserver.New(dnsserver.Options{Addr: c.dnsAddr, Table: table, Logger: logger.With("part", "dns"), Registerer: reg})
+		if err != nil {
+			return configError{fmt.Errorf("--dns-addr: %w", err)}
+		}
+		if err := dnsSrv.Start(); err != nil {
+			return configError{fmt.Errorf("--dns-addr %s: %w", c.dnsAddr, err)}
+		}
+		logger.Info("DNS responder listening", "addr", dnsSrv.Addr())
+	}
+	var httpSrv *http.Server
+	if roles.api {
+		apiSrv, err := api.New(api.Options{
+			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens,
+			Ready:   ready,
+			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
+			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", c.apiAddr)
+		if err != nil {
+			return configError{fmt.Errorf("--api-addr %s: %w", c.apiAddr, err)}
+		}
+		httpSrv = &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		logger.Info("API listening", "addr", ln.Addr().String(), "auth", tokens != nil)
+		g.Go(func() error {
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("api: %w", err)
+			}
+			return nil
+		})
+	}
+	logger.Info("healthdns serving", "roles", c.roles, "etcd", strings.Join(endpoints, ","))
+
+	<-gctx.Done()
+	logger.Info("shutting down")
+	shuttingDown.Store(true)
+	if c.shutdownDelay > 0 && ctx.Err() != nil {
+		time.Sleep(c.shutdownDelay) // lame duck: load balancers see /readyz 503 first
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if dnsSrv != nil {
+		dnsSrv.Shutdown(sctx)
+	}
+	if httpSrv != nil {
+		httpSrv.Shutdown(sctx)
+	}
+	cancelBg()
+	err = g.Wait()
+	if ctx.Err() != nil && err == nil {
+		logger.Info("stopped cleanly")
+		return nil
+	}
+	return err
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

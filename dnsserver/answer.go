@@ -1,0 +1,627 @@
+package dnsserver
+
+import (
+	"net/netip"
+
+	"github.com/miekg/dns"
+)
+
+// Transport says how a query arrived; it decides the size limit of the reply.
+type Transport uint8
+
+// Transports.
+const (
+	UDP Transport = iota
+	TCP
+)
+
+func (t Transport) String() string {
+	if t == TCP {
+		return "tcp"
+	}
+	return "udp"
+}
+
+const (
+	// MaxUDPSize is the largest UDP reply sent and the size advertised in
+	// OPT: NSD's default, the DNS Flag Day 2020 value.
+	MaxUDPSize = 1232
+	// maxChain bounds the CNAME and DNAME links followed for one query;
+	// loops stop earlier, at the first repeated record set.
+	maxChain = 64
+	// maxAliasDepth bounds alias-to-alias resolution.
+	maxAliasDepth = 8
+)
+
+// Answer computes the reply to req from snap. It is pure: the caller only
+// writes the result. remote is the client's address (for routing policies;
+// unused so far). Answer never returns nil; a reply to UDP never exceeds the
+// client's EDNS buffer size (at most MaxUDPSize, 512 without EDNS).
+func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *dns.Msg {
+	_ = remote
+	m := &dns.Msg{Compress: true}
+	m.Id = req.Id
+	m.Response = true
+	m.Opcode = req.Opcode
+	m.RecursionDesired = req.RecursionDesired
+	m.CheckingDisabled = req.CheckingDisabled
+
+	// EDNS (RFC 6891): at most one OPT, in the additional section, owned by
+	// the root.
+	var opt *dns.OPT
+	nopt, badOPT := 0, false
+	for _, rr := range req.Extra {
+		if o, ok := rr.(*dns.OPT); ok {
+			nopt++
+			if opt == nil {
+				opt = o
+			}
+			if o.Hdr.Name != "." {
+				badOPT = true
+			}
+		}
+	}
+	for _, rr := range append(req.Answer[:len(req.Answer):len(req.Answer)], req.Ns...) {
+		if _, ok := rr.(*dns.OPT); ok {
+			badOPT = true
+		}
+	}
+	var replyOPT *dns.OPT
+	if opt != nil || badOPT {
+		replyOPT = &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		replyOPT.SetUDPSize(MaxUDPSize)
+		if opt != nil && opt.Do() {
+			replyOPT.SetDo()
+		}
+	}
+	errorReply := func(rcode int, withQuestion bool) *dns.Msg {
+		m.Rcode = rcode
+		if withQuestion && len(req.Question) == 1 {
+			m.Question = req.Question
+		}
+		if replyOPT != nil {
+			m.Extra = []dns.RR{replyOPT}
+		}
+		return m
+	}
+
+	switch {
+	case req.Opcode != dns.OpcodeQuery:
+		return errorReply(dns.RcodeNotImplemented, true)
+	case len(req.Question) != 1 || req.Truncated || len(req.Answer) != 0 || len(req.Ns) != 0:
+		return errorReply(dns.RcodeFormatError, false)
+	case nopt > 1 || badOPT:
+		return errorReply(dns.RcodeFormatError, true)
+	case opt != nil && opt.Version() != 0:
+		return errorReply(dns.RcodeBadVers, true)
+	}
+
+	q := req.Question[0]
+	m.Question = req.Question
+	switch {
+	case q.Qclass != dns.ClassINET:
+		return errorReply(dns.RcodeRefused, true)
+	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
+		// Zone transfers are not offered.
+		return errorReply(dns.RcodeRefused, true)
+	}
+
+	b := answerBuilder{
+		snap:  snap,
+		qtype: q.Qtype,
+		do:    opt != nil && opt.Do(),
+	}
+	b.run(lowerASCII(q.Name), q.Name)
+
+	m.Rcode = b.rcode
+	m.Authoritative = b.aa
+	limit := dns.MaxMsgSize
+	if tr == UDP {
+		limit = dns.MinMsgSize
+		if opt != nil {
+			limit = min(max(int(opt.UDPSize()), dns.MinMsgSize), MaxUDPSize)
+		}
+	}
+	b.fill(m, replyOPT, limit)
+	return m
+}
+
+// section numbers, in packet order; additional A before AAAA as NSD does, so
+// that a referral keeps IPv4 glue first when space runs out.
+const (
+	secAnswer = iota
+	secAuthority
+	secAddA
+	secAddAAAA
+	numSections
+)
+
+// entry is one RRset placed in a section.
+type entry struct {
+	owner string // canonical owner, to add each RRset once
+	qtype uint16
+	rrs   []dns.RR
+	sigs  []dns.RR
+}
+
+type answerBuilder struct {
+	snap     *Snapshot
+	qtype    uint16
+	do       bool
+	rcode    int
+	aa       bool
+	chain    int
+	referral bool
+	sec      [numSections][]entry
+}
+
+// run answers for qname (canonical) shown as present, following CNAME and
+// DNAME links.
+func (b *answerBuilder) run(qname, present string) {
+	for name := qname; name != ""; {
+		name, present = b.step(name, present)
+		if b.chain > maxChain {
+			return
+		}
+	}
+}
+
+// has reports whether the RRset is already in the reply (NSD's
+// answer_add_rrset rule; it also detects CNAME and DNAME loops).
+func (b *answerBuilder) has(owner string, qtype uint16) bool {
+	for _, s := range b.sec {
+		for i := range s {
+			if s[i].qtype == qtype && s[i].owner == owner {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (b *answerBuilder) add(sec int, e entry) bool {
+	if len(e.rrs) == 0 || b.has(e.owner, e.qtype) {
+		return false
+	}
+	b.sec[sec] = append(b.sec[sec], e)
+	return true
+}
+
+// step answers name from its zone and returns the next name to follow, if any.
+func (b *answerBuilder) step(name, present string) (string, string) {
+	z := b.snap.zoneFor(name)
+	if z == nil {
+		if b.chain == 0 {
+			b.rcode = dns.RcodeRefused
+		}
+		return "", ""
+	}
+	// RFC 4035 3.1.4.1: DS at a zone cut comes from the parent side, also
+	// when the child zone is hosted here.
+	if b.qtype == dns.TypeDS && name == z.origin && name != "." {
+		if p := b.snap.zoneFor(parentName(name)); p != nil {
+			z = p
+		}
+	}
+	if z.soa == nil {
+		if b.chain == 0 {
+			b.rcode = dns.RcodeServerFailure
+		}
+		return "", ""
+	}
+
+	var buf [maxLabels]int
+	offs := labelOffsets(name, buf[:0])
+	below := len(name) - len(z.origin) // labels of name starting before this are below the apex
+	k := 0
+	for k < len(offs) && offs[k] < below {
+		k++
+	}
+	cur := z.apex
+	if k > 0 && cur.dname != nil {
+		return b.synthDNAME(z, cur, name, present)
+	}
+	exact := true
+	for i := k - 1; i >= 0; i-- {
+		n := z.node(name[offs[i]:])
+		if n == nil {
+			exact = false
+			break
+		}
+		if n.cut {
+			if i == 0 && b.qtype == dns.TypeDS {
+				cur = n
+				break
+			}
+			b.delegate(z, n)
+			return "", ""
+		}
+		if i > 0 && n.dname != nil {
+			return b.synthDNAME(z, n, name, present)
+		}
+		cur = n
+	}
+	if exact {
+		return b.answerAt(z, cur, name, present, false)
+	}
+	if cur.wildChild {
+		if w := z.wildcardOf(cur); w != nil {
+			return b.answerAt(z, w, name, present, true)
+		}
+	}
+	b.aa = true
+	b.rcode = dns.RcodeNameError
+	b.negative(z)
+	return "", ""
+}
+
+// answerAt answers from node n for name; synth means n is the wildcard that
+// matched, and its records are shown under present (RFC 4592).
+func (b *answerBuilder) answerAt(z *zone, n *node, name, present string, synth bool) (string, string) {
+	b.aa = true
+	owner, key := n.name, n.name
+	if synth {
+		owner, key = present, name
+	}
+	if b.qtype == dns.TypeANY {
+		for _, rs := range b.anyOrder(z, n) {
+			if rrs, sigs := b.records(z, rs, owner, synth); len(rrs) > 0 {
+				b.add(secAnswer, entry{owner: key, qtype: rs.qtype, rrs: rrs, sigs: sigs})
+				b.additional(z, rs)
+				return "", ""
+			}
+		}
+		b.negative(z)
+		return "", ""
+	}
+	if rs := n.get(b.qtype); rs != nil {
+		if rrs, sigs := b.records(z, rs, owner, synth); len(rrs) > 0 {
+			b.add(secAnswer, entry{owner: key, qtype: rs.qtype, rrs: rrs, sigs: sigs})
+			b.additional(z, rs)
+			return "", ""
+		}
+	} else if rs := n.cname; rs != nil {
+		rrs, sigs := b.records(z, rs, owner, synth)
+		if len(rrs) > 0 {
+			if !b.add(secAnswer, entry{owner: key, qtype: dns.TypeCNAME, rrs: rrs, sigs: sigs}) {
+				return "", "" // loop
+			}
+			b.chain++
+			target := rs.target
+			if target == "" {
+				target = canonicalName(rrs[0].(*dns.CNAME).Target)
+			}
+			return target, target
+		}
+	}
+	b.negative(z)
+	return "", ""
+}
+
+// anyOrder returns the RRsets that may answer ANY, best first. RFC 8482
+// 4.1 allows one; like NSD, prefer small popular types over DNSSEC ones.
+func (b *answerBuilder) anyOrder(z *zone, n *node) []*rrset {
+	rank := func(t uint16) int {
+		switch t {
+		case dns.TypeSOA:
+			return 0
+		case dns.TypeA, dns.TypeAAAA, dns.TypeMX, dns.TypePTR:
+			return 1
+		case dns.TypeDNSKEY, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			return 3
+		}
+		return 2
+	}
+	var out [4][]*rrset
+	for _, rs := range n.rrsets {
+		if rs.qtype == dns.TypeRRSIG && b.do && z.signed > 0 {
+			continue // RRSIGs come with the RRset they cover
+		}
+		r := rank(rs.qtype)
+		out[r] = append(out[r], rs)
+	}
+	return append(append(append(out[0], out[1]...), out[2]...), out[3]...)
+}
+
+// records returns the RRset's records (and covering RRSIGs with DO) as shown
+// under owner: alias targets resolved, wildcard owners replaced.
+func (b *answerBuilder) records(z *zone, rs *rrset, owner string, synth bool) (rrs, sigs []dns.RR) {
+	rrs = rs.rrs
+	if len(rs.aliases) > 0 {
+		rrs = b.resolveAliases(z, rs, owner, nil, 0)
+		synth = false // already shown under owner
+	}
+	if b.do && z.signed > 0 {
+		sigs = rs.sigs
+		if synth {
+			sigs = reown(sigs, owner)
+		}
+	}
+	if synth {
+		rrs = reown(rrs, owner)
+	}
+	return rrs, sigs
+}
+
+// resolveAliases answers an RRset holding alias sets: its own records plus
+// the same-type records of each alias target in the zone (Route 53 alias),
+// shown under owner.
+func (b *answerBuilder) resolveAliases(z *zone, rs *rrset, owner string, out []dns.RR, depth int) []dns.RR {
+	if depth == 0 {
+		out = reown(rs.rrs, owner)
+	}
+	if depth >= maxAliasDepth {
+		return out
+	}
+	for _, t := range rs.aliases {
+		if !inZone(t, z.origin) {
+			continue
+		}
+		n, _ := z.resolve(t)
+		if n == nil {
+			continue
+		}
+		trs := n.get(rs.qtype)
+		if trs == nil {
+			continue
+		}
+		for _, rr := range trs.rrs {
+			if !containsDup(out, rr) {
+				c := dns.Copy(rr)
+				c.Header().Name = owner
+				out = append(out, c)
+			}
+		}
+		if len(trs.aliases) > 0 {
+			out = b.resolveAliases(z, trs, owner, out, depth+1)
+		}
+	}
+	return out
+}
+
+func containsDup(rrs []dns.RR, rr dns.RR) bool {
+	for _, o := range rrs {
+		if dns.IsDuplicate(o, rr) {
+			return true
+		}
+	}
+	return false
+}
+
+// reown returns copies of rrs owned by name.
+func reown(rrs []dns.RR, name string) []dns.RR {
+	if len(rrs) == 0 {
+		return nil
+	}
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		c := dns.Copy(rr)
+		c.Header().Name = name
+		out[i] = c
+	}
+	return out
+}
+
+// synthDNAME answers below the DNAME at d (RFC 6672): the DNAME, a CNAME
+// synthesised from it, and the name to follow.
+func (b *answerBuilder) synthDNAME(z *zone, d *node, name, present string) (string, string) {
+	b.aa = true
+	var sigs []dns.RR
+	if b.do && z.signed > 0 {
+		sigs = d.dname.sigs
+	}
+	if !b.add(secAnswer, entry{owner: d.name, qtype: dns.TypeDNAME, rrs: d.dname.rrs, sigs: sigs}) {
+		return "", "" // loop
+	}
+	b.chain++
+	prefix := name[:len(name)-len(d.name)]
+	if d.name == "." {
+		prefix = name
+	}
+	target := d.dname.target
+	newName := prefix + target
+	if target == "." {
+		newName = prefix
+	}
+	if _, ok := dns.IsDomainName(newName); !ok || !fitsWire(newName) {
+		b.rcode = dns.RcodeYXDomain
+		return "", ""
+	}
+	owner := present
+	if len(present) != len(name) {
+		owner = name
+	}
+	cname := &dns.CNAME{
+		Hdr:    dns.RR_Header{Name: owner, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: d.dname.rrs[0].Header().Ttl},
+		Target: newName,
+	}
+	if !b.add(secAnswer, entry{owner: name, qtype: dns.TypeCNAME, rrs: []dns.RR{cname}}) {
+		return "", ""
+	}
+	return newName, newName
+}
+
+// fitsWire reports whether a presentation-format name packs into 255 octets.
+func fitsWire(name string) bool {
+	var buf [256]byte
+	_, err := dns.PackDomainName(name, buf[:], 0, nil, false)
+	return err == nil
+}
+
+// delegate answers with a referral to the zone cut at cut: no AA (unless a
+// CNAME led here, as NSD does), the NS RRset in authority and glue.
+func (b *answerBuilder) delegate(z *zone, cut *node) {
+	b.aa = b.chain > 0
+	b.referral = true
+	b.add(secAuthority, entry{owner: cut.name, qtype: dns.TypeNS, rrs: cut.ns.rrs})
+	if b.do && z.signed > 0 {
+		if ds := cut.get(dns.TypeDS); ds != nil {
+			b.add(secAuthority, entry{owner: cut.name, qtype: dns.TypeDS, rrs: ds.rrs, sigs: ds.sigs})
+		}
+	}
+	b.addresses(z, cut.ns.targets, true)
+}
+
+// negative adds the zone's SOA for NXDOMAIN and NODATA (RFC 2308).
+func (b *answerBuilder) negative(z *zone) {
+	var sigs []dns.RR
+	if b.do && z.signed > 0 {
+		sigs = z.sigSOA
+	}
+	b.add(secAuthority, entry{owner: z.origin, qtype: dns.TypeSOA, rrs: []dns.RR{z.negSOA}, sigs: sigs})
+}
+
+// additional adds addresses of in-zone NS, MX and SRV targets.
+func (b *answerBuilder) additional(z *zone, rs *rrset) {
+	if len(rs.targets) == 0 {
+		return
+	}
+	b.addresses(z, rs.targets, rs.qtype == dns.TypeNS)
+}
+
+func (b *answerBuilder) addresses(z *zone, targets []string, allowGlue bool) {
+	for _, t := range targets {
+		if !inZone(t, z.origin) {
+			continue
+		}
+		n, synth, belowCut := z.resolveFull(t)
+		if n == nil || (belowCut && !allowGlue) {
+			continue
+		}
+		owner := n.name
+		if synth {
+			owner = t
+		}
+		var sigs []dns.RR
+		for i, qt := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
+			rs := n.get(qt)
+			if rs == nil || len(rs.rrs) == 0 {
+				continue
+			}
+			rrs := rs.rrs
+			if b.do && z.signed > 0 {
+				sigs = rs.sigs
+				if synth {
+					sigs = reown(sigs, owner)
+				}
+			}
+			if synth {
+				rrs = reown(rrs, owner)
+			}
+			b.add(secAddA+i, entry{owner: t, qtype: qt, rrs: rrs, sigs: sigs})
+		}
+	}
+}
+
+// resolve returns the node answering for name inside z (exact, or the
+// wildcard that covers it), ignoring cuts and DNAMEs.
+func (z *zone) resolve(name string) (*node, bool) {
+	n, synth, _ := z.resolveFull(name)
+	return n, synth
+}
+
+// resolveFull is resolve that also reports whether name is at or below a
+// zone cut (glue).
+func (z *zone) resolveFull(name string) (n *node, synth, belowCut bool) {
+	if z.apex == nil {
+		return nil, false, false
+	}
+	var buf [maxLabels]int
+	offs := labelOffsets(name, buf[:0])
+	below := len(name) - len(z.origin)
+	k := 0
+	for k < len(offs) && offs[k] < below {
+		k++
+	}
+	cur := z.apex
+	for i := k - 1; i >= 0; i-- {
+		c := z.node(name[offs[i]:])
+		if c == nil {
+			if cur.wildChild {
+				if w := z.wildcardOf(cur); w != nil {
+					return w, true, belowCut
+				}
+			}
+			return nil, false, belowCut
+		}
+		if c.cut {
+			belowCut = true
+		}
+		cur = c
+	}
+	return cur, false, belowCut
+}
+
+// fill puts the RRsets into m within limit octets, as NSD does: an answer or
+// authority RRset that does not fit is left out with TC set and nothing
+// follows; additional RRsets that do not fit are left out silently, except
+// that a referral without any IPv4 glue that fits is TC.
+func (b *answerBuilder) fill(m *dns.Msg, opt *dns.OPT, limit int) {
+	put := func(sec int, rrs []dns.RR) {
+		switch sec {
+		case secAnswer:
+			m.Answer = append(m.Answer, rrs...)
+		case secAuthority:
+			m.Ns = append(m.Ns, rrs...)
+		default:
+			m.Extra = append(m.Extra, rrs...)
+		}
+	}
+	all := func(e *entry, sec int) {
+		put(sec, e.rrs)
+		if b.do {
+			put(sec, e.sigs)
+		}
+	}
+	for sec := range b.sec {
+		for i := range b.sec[sec] {
+			all(&b.sec[sec][i], sec)
+		}
+	}
+	if opt != nil {
+		m.Extra = append(m.Extra, opt)
+	}
+	if m.Len() <= limit {
+		return
+	}
+
+	// Slow path: add RRset by RRset.
+	m.Answer, m.Ns, m.Extra = nil, nil, nil
+	if opt != nil {
+		m.Extra = []dns.RR{opt}
+	}
+	mark := func() [3]int { return [3]int{len(m.Answer), len(m.Ns), len(m.Extra)} }
+	undo := func(k [3]int) { m.Answer, m.Ns, m.Extra = m.Answer[:k[0]], m.Ns[:k[1]], m.Extra[:k[2]] }
+	for sec := range b.sec {
+		for i := range b.sec[sec] {
+			k := mark()
+			all(&b.sec[sec][i], sec)
+			if m.Len() <= limit {
+				continue
+			}
+			undo(k)
+			if sec <= secAuthority {
+				m.Truncated = true
+			} else if sec == secAddA && b.referral && i == 0 {
+				m.Truncated = true
+			}
+			b.finishExtra(m, opt)
+			return
+		}
+	}
+	b.finishExtra(m, opt)
+}
+
+// finishExtra moves the OPT record to the end of the additional section.
+func (b *answerBuilder) finishExtra(m *dns.Msg, opt *dns.OPT) {
+	if opt == nil || len(m.Extra) < 2 {
+		return
+	}
+	extra := make([]dns.RR, 0, len(m.Extra))
+	for _, rr := range m.Extra {
+		if rr != opt {
+			extra = append(extra, rr)
+		}
+	}
+	m.Extra = append(extra, opt)
+}

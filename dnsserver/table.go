@@ -1,0 +1,513 @@
+package dnsserver
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+
+	"github.com/healthdns/healthdns/zones"
+)
+
+// numShards splits each zone's name index so that a change copies one shard,
+// not the zone: at 1M record sets a shard holds about 4k names.
+const numShards = 256
+
+// Table holds the node's current Snapshot of all hosted zones. Apply builds
+// the next snapshot from the current one and publishes it atomically; queries
+// call Load once and never lock.
+type Table struct {
+	mu  sync.Mutex // serialises Apply
+	cur atomic.Pointer[Snapshot]
+	gen atomic.Uint64
+}
+
+// NewTable returns a table serving no zone.
+func NewTable() *Table {
+	t := &Table{}
+	t.cur.Store(&Snapshot{zones: map[string]*zone{}})
+	return t
+}
+
+// Load returns the current snapshot. It is immutable: keep it for the whole
+// query so that the answer is consistent.
+func (t *Table) Load() *Snapshot { return t.cur.Load() }
+
+// Apply applies the deltas in order and publishes the result as one new
+// snapshot. It is all or nothing: on error the current snapshot stays and the
+// error names each bad zone. Apply is meant for one writer (the syncer);
+// concurrent calls are serialised.
+func (t *Table) Apply(deltas []zones.ZoneDelta) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.cur.Load()
+	next := &Snapshot{zones: maps.Clone(old.zones)}
+	edits := map[string]*zoneEdit{}
+	var errs []error
+	for i := range deltas {
+		d := &deltas[i]
+		origin := canonicalName(d.Origin)
+		if d.Removed {
+			delete(next.zones, origin)
+			delete(edits, origin)
+			continue
+		}
+		e := edits[origin]
+		if e == nil || d.Reset {
+			var base *zone
+			if !d.Reset {
+				base = next.zones[origin]
+			}
+			e = newZoneEdit(base, origin, d.ZoneID, t.gen.Add(1), len(d.Put))
+			edits[origin] = e
+		}
+		if d.ZoneID != "" {
+			e.z.id = d.ZoneID
+		}
+		if err := e.apply(d); err != nil {
+			errs = append(errs, fmt.Errorf("zone %s: %w", origin, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("dnsserver: apply: %w", errors.Join(errs...))
+	}
+	for origin, e := range edits {
+		next.zones[origin] = e.finish()
+	}
+	t.cur.Store(next)
+	return nil
+}
+
+// Snapshot is an immutable view of every hosted zone.
+type Snapshot struct {
+	zones map[string]*zone // by canonical origin
+}
+
+// Zones returns the canonical origins of the hosted zones, sorted.
+func (s *Snapshot) Zones() []string {
+	out := slices.Collect(maps.Keys(s.zones))
+	sort.Strings(out)
+	return out
+}
+
+// zoneFor returns the hosted zone with the longest origin that is a suffix of
+// the canonical name, or nil.
+func (s *Snapshot) zoneFor(name string) *zone {
+	if len(s.zones) == 0 {
+		return nil
+	}
+	var buf [maxLabels]int
+	for _, off := range labelOffsets(name, buf[:0]) {
+		if z := s.zones[name[off:]]; z != nil {
+			return z
+		}
+	}
+	return s.zones["."]
+}
+
+// zone is one hosted zone: a name index split into copy-on-write shards.
+type zone struct {
+	id     string
+	origin string
+	shards [numShards]*shard
+	apex   *node
+	soa    dns.RR // the apex SOA
+	negSOA dns.RR // the SOA with TTL min(TTL, MINIMUM), for negative answers (RFC 2308)
+	sigSOA []dns.RR
+	signed int // RRSIG record sets in the zone
+	nodes  int
+	sets   int
+}
+
+type shard struct {
+	nodes map[string]*node
+}
+
+// node is one name of a zone: an owner of record sets or an empty
+// non-terminal (no sets, children > 0). Nodes are immutable once published.
+type node struct {
+	name      string
+	children  int32 // names exactly one label below
+	wildChild bool  // "*." + name exists
+	cut       bool  // NS below the apex: a delegation
+	gen       uint64
+	dirty     bool
+	sets      []*zones.Set // sorted by Qtype, SetIdentifier
+	rrsets    []*rrset     // derived from sets, sorted by type
+	cname     *rrset
+	dname     *rrset
+	ns        *rrset
+}
+
+// rrset is the precomputed answer for one name and type: the union of the
+// records of every set of that type (de-duplicated), the RRSIGs covering it,
+// and the targets of alias sets, resolved at query time.
+type rrset struct {
+	qtype   uint16
+	rrs     []dns.RR
+	sigs    []dns.RR
+	aliases []string // canonical alias target names
+	targets []string // canonical names for additional processing (NS, MX, SRV)
+	target  string   // canonical CNAME or DNAME target
+}
+
+func (n *node) get(qtype uint16) *rrset {
+	for _, rs := range n.rrsets {
+		if rs.qtype == qtype {
+			return rs
+		}
+	}
+	return nil
+}
+
+func (z *zone) node(name string) *node {
+	sh := z.shards[shardOf(name)]
+	if sh == nil {
+		return nil
+	}
+	return sh.nodes[name]
+}
+
+// wildcardOf returns the node "*." + ce.name.
+func (z *zone) wildcardOf(ce *node) *node {
+	var buf [258]byte
+	b := append(buf[:0], "*."...)
+	if ce.name != "." {
+		b = append(b, ce.name...)
+	}
+	return z.node(string(b))
+}
+
+// zoneEdit turns one zone into the next version. Nodes and shards it copied
+// carry its generation and may be changed in place until finish.
+type zoneEdit struct {
+	z        *zone
+	gen      uint64
+	owned    [numShards]bool
+	dirty    []*node
+	sizeHint int
+}
+
+func newZoneEdit(base *zone, origin, id string, gen uint64, sizeHint int) *zoneEdit {
+	z := &zone{origin: origin, id: id}
+	if base != nil {
+		*z = *base
+	}
+	return &zoneEdit{z: z, gen: gen, sizeHint: sizeHint}
+}
+
+func (e *zoneEdit) apply(d *zones.ZoneDelta) error {
+	var errs []error
+	for _, k := range d.Del {
+		if err := e.del(k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range d.Put {
+		if err := e.put(s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *zoneEdit) shardFor(name string) *shard {
+	h := shardOf(name)
+	if !e.owned[h] {
+		old := e.z.shards[h]
+		n := 0
+		if old != nil {
+			n = len(old.nodes)
+		}
+		if hint := e.sizeHint / numShards; hint > n {
+			n = hint
+		}
+		sh := &shard{nodes: make(map[string]*node, n+1)}
+		if old != nil {
+			maps.Copy(sh.nodes, old.nodes)
+		}
+		e.z.shards[h] = sh
+		e.owned[h] = true
+	}
+	return e.z.shards[h]
+}
+
+// writable returns a copy of the node that this edit may change, or nil.
+func (e *zoneEdit) writable(name string) *node {
+	n := e.z.node(name)
+	if n == nil || n.gen == e.gen {
+		return n
+	}
+	c := *n
+	c.gen, c.dirty = e.gen, false
+	e.shardFor(name).nodes[name] = &c
+	return &c
+}
+
+// ensure returns a writable node for name, creating it and any missing
+// ancestors (empty non-terminals) up to the apex.
+func (e *zoneEdit) ensure(name string) *node {
+	if n := e.writable(name); n != nil {
+		return n
+	}
+	n := &node{name: name, gen: e.gen}
+	e.shardFor(name).nodes[name] = n
+	e.z.nodes++
+	if name != e.z.origin {
+		p := e.ensure(parentName(name))
+		p.children++
+		if isWildcardName(name) {
+			p.wildChild = true
+		}
+	}
+	return n
+}
+
+func (e *zoneEdit) markDirty(n *node) {
+	if !n.dirty {
+		n.dirty = true
+		e.dirty = append(e.dirty, n)
+	}
+}
+
+func setQtype(s *zones.Set) (uint16, error) {
+	if s.Qtype != 0 {
+		return s.Qtype, nil
+	}
+	if t, ok := typeOf(s.Type); ok {
+		return t, nil
+	}
+	return 0, fmt.Errorf("record set %s %s: unknown type", s.Name, s.Type)
+}
+
+func (e *zoneEdit) put(s *zones.Set) error {
+	if s == nil {
+		return errors.New("nil record set")
+	}
+	name := canonicalName(s.Name)
+	if !inZone(name, e.z.origin) {
+		return fmt.Errorf("record set %s %s: not in zone", s.Name, s.Type)
+	}
+	qt, err := setQtype(s)
+	if err != nil {
+		return err
+	}
+	if s.RRs == nil && (s.AliasTarget == nil || s.AliasTarget.DNSName == "") {
+		return fmt.Errorf("record set %s %s: no records and no alias target", s.Name, s.Type)
+	}
+	for _, rr := range s.RRs {
+		if rr == nil || rr.Header().Rrtype != qt {
+			return fmt.Errorf("record set %s %s: record of another type", s.Name, s.Type)
+		}
+	}
+	n := e.ensure(name)
+	i, found := slices.BinarySearchFunc(n.sets, s, compareSets(qt))
+	sets := slices.Clone(n.sets)
+	if found {
+		sets[i] = s
+	} else {
+		sets = slices.Insert(sets, i, s)
+		e.z.sets++
+		if qt == dns.TypeRRSIG {
+			e.z.signed++
+		}
+	}
+	n.sets = sets
+	e.markDirty(n)
+	return nil
+}
+
+func compareSets(qt uint16) func(a, b *zones.Set) int {
+	return func(a, b *zones.Set) int {
+		aq, _ := setQtype(a)
+		if aq != qt {
+			if aq < qt {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.SetIdentifier, b.SetIdentifier)
+	}
+}
+
+func (e *zoneEdit) del(k zones.SetKey) error {
+	name := canonicalName(k.Name)
+	qt, ok := typeOf(k.Type)
+	if !ok {
+		return fmt.Errorf("delete %s %s: unknown type", k.Name, k.Type)
+	}
+	n := e.z.node(name)
+	if n == nil {
+		return nil
+	}
+	probe := &zones.Set{Qtype: qt}
+	probe.SetIdentifier = k.SetID
+	i, found := slices.BinarySearchFunc(n.sets, probe, compareSets(qt))
+	if !found {
+		return nil
+	}
+	n = e.writable(name)
+	n.sets = slices.Delete(slices.Clone(n.sets), i, i+1)
+	e.z.sets--
+	if qt == dns.TypeRRSIG {
+		e.z.signed--
+	}
+	e.markDirty(n)
+	return nil
+}
+
+// finish prunes names left without sets or children, recomputes what the
+// changed names answer, and returns the new zone.
+func (e *zoneEdit) finish() *zone {
+	for _, n := range e.dirty {
+		if len(n.sets) == 0 {
+			e.prune(n)
+		}
+	}
+	for _, n := range e.dirty {
+		n.dirty = false
+		if e.z.node(n.name) == n {
+			n.derive(e.z.origin)
+		}
+	}
+	e.dirty = nil
+	z := e.z
+	z.apex = z.node(z.origin)
+	z.soa, z.negSOA, z.sigSOA = nil, nil, nil
+	if z.apex != nil {
+		if rs := z.apex.get(dns.TypeSOA); rs != nil && len(rs.rrs) > 0 {
+			z.soa = rs.rrs[0]
+			neg := dns.Copy(z.soa)
+			if soa, ok := neg.(*dns.SOA); ok && soa.Minttl < soa.Hdr.Ttl {
+				soa.Hdr.Ttl = soa.Minttl
+			}
+			z.negSOA = neg
+			z.sigSOA = rs.sigs
+		}
+	}
+	return z
+}
+
+// prune removes n and then each ancestor left empty, keeping child counts
+// (and so empty non-terminals) exact.
+func (e *zoneEdit) prune(n *node) {
+	for n != nil && n.name != e.z.origin && len(n.sets) == 0 && n.children == 0 {
+		if e.z.node(n.name) != n {
+			return
+		}
+		delete(e.shardFor(n.name).nodes, n.name)
+		e.z.nodes--
+		p := e.writable(parentName(n.name))
+		if p == nil {
+			return
+		}
+		p.children--
+		if isWildcardName(n.name) {
+			p.wildChild = false
+		}
+		n = p
+	}
+}
+
+// derive recomputes the node's answers from its sets.
+func (n *node) derive(origin string) {
+	n.rrsets, n.cname, n.dname, n.ns, n.cut = nil, nil, nil, nil, false
+	var sigs []dns.RR
+	for i := 0; i < len(n.sets); {
+		qt, _ := setQtype(n.sets[i])
+		j := i + 1
+		for j < len(n.sets) {
+			if q, _ := setQtype(n.sets[j]); q != qt {
+				break
+			}
+			j++
+		}
+		rs := buildRRset(qt, n.sets[i:j])
+		n.rrsets = append(n.rrsets, rs)
+		if qt == dns.TypeRRSIG {
+			sigs = rs.rrs
+		}
+		i = j
+	}
+	for _, sig := range sigs {
+		if s, ok := sig.(*dns.RRSIG); ok {
+			if rs := n.get(s.TypeCovered); rs != nil {
+				rs.sigs = append(rs.sigs, sig)
+			}
+		}
+	}
+	n.cname = n.get(dns.TypeCNAME)
+	n.dname = n.get(dns.TypeDNAME)
+	n.ns = n.get(dns.TypeNS)
+	n.cut = n.ns != nil && n.name != origin
+}
+
+func buildRRset(qt uint16, sets []*zones.Set) *rrset {
+	rs := &rrset{qtype: qt}
+	for _, s := range sets {
+		if s.RRs == nil {
+			if s.AliasTarget != nil && s.AliasTarget.DNSName != "" {
+				rs.aliases = append(rs.aliases, canonicalName(s.AliasTarget.DNSName))
+			}
+			continue
+		}
+		if len(sets) == 1 {
+			rs.rrs = s.RRs
+			break
+		}
+		for _, rr := range s.RRs {
+			if !slices.ContainsFunc(rs.rrs, func(o dns.RR) bool { return dns.IsDuplicate(o, rr) }) {
+				rs.rrs = append(rs.rrs, rr)
+			}
+		}
+	}
+	// RFC 2181 5.2: the records of an RRset share one TTL; routing sets may
+	// disagree, so use the lowest.
+	if len(rs.rrs) > 1 {
+		minTTL := rs.rrs[0].Header().Ttl
+		same := true
+		for _, rr := range rs.rrs[1:] {
+			if t := rr.Header().Ttl; t != minTTL {
+				same = false
+				minTTL = min(minTTL, t)
+			}
+		}
+		if !same && qt != dns.TypeRRSIG {
+			out := make([]dns.RR, len(rs.rrs))
+			for i, rr := range rs.rrs {
+				c := dns.Copy(rr)
+				c.Header().Ttl = minTTL
+				out[i] = c
+			}
+			rs.rrs = out
+		}
+	}
+	for _, rr := range rs.rrs {
+		switch r := rr.(type) {
+		case *dns.NS:
+			rs.targets = append(rs.targets, canonicalName(r.Ns))
+		case *dns.MX:
+			rs.targets = append(rs.targets, canonicalName(r.Mx))
+		case *dns.SRV:
+			rs.targets = append(rs.targets, canonicalName(r.Target))
+		case *dns.CNAME:
+			if rs.target == "" {
+				rs.target = canonicalName(r.Target)
+			}
+		case *dns.DNAME:
+			if rs.target == "" {
+				rs.target = canonicalName(r.Target)
+			}
+		}
+	}
+	return rs
+}

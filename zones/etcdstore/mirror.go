@@ -1,0 +1,186 @@
+package etcdstore
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/healthdns/healthdns/zones"
+)
+
+// Mirror is this node's in-memory copy of every zone, fed by the Syncer.
+// API reads come from here; etcd is read only by the Syncer.
+type Mirror struct {
+	mu     sync.RWMutex
+	zones  map[string]*zoneData // by id
+	byName map[string]string    // zone name -> id
+	rev    int64                // highest data revision applied
+	synced bool
+	cond   *sync.Cond
+}
+
+// zoneData is one zone in the Mirror.
+type zoneData struct {
+	meta    zoneMeta
+	head    head
+	headRev int64 // ModRevision of the head key
+	sets    map[zones.SetKey]*zones.Set
+	names   map[string]map[zones.SetKey]*zones.Set
+	sorted  []zones.SetKey // cache of keys in listing order; nil when stale
+}
+
+func newZoneData() *zoneData {
+	return &zoneData{sets: make(map[zones.SetKey]*zones.Set), names: make(map[string]map[zones.SetKey]*zones.Set)}
+}
+
+func (z *zoneData) put(s *zones.Set) {
+	k := s.Key()
+	z.sets[k] = s
+	m := z.names[k.Name]
+	if m == nil {
+		m = make(map[zones.SetKey]*zones.Set)
+		z.names[k.Name] = m
+	}
+	m[k] = s
+	z.sorted = nil
+}
+
+func (z *zoneData) del(k zones.SetKey) {
+	delete(z.sets, k)
+	if m := z.names[k.Name]; m != nil {
+		delete(m, k)
+		if len(m) == 0 {
+			delete(z.names, k.Name)
+		}
+	}
+	z.sorted = nil
+}
+
+// Get implements zones.SetReader.
+func (z *zoneData) Get(k zones.SetKey) *zones.Set { return z.sets[k] }
+
+// AtName implements zones.SetReader.
+func (z *zoneData) AtName(name string) []*zones.Set {
+	m := z.names[name]
+	out := make([]*zones.Set, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	return out
+}
+
+var _ zones.SetReader = (*zoneData)(nil)
+
+func (z *zoneData) sortedKeys() []zones.SetKey {
+	if z.sorted == nil {
+		keys := make([]zones.SetKey, 0, len(z.sets))
+		for k := range z.sets {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return zones.LessKey(keys[i], keys[j]) })
+		z.sorted = keys
+	}
+	return z.sorted
+}
+
+func (z *zoneData) allSets() []*zones.Set {
+	out := make([]*zones.Set, 0, len(z.sets))
+	for _, s := range z.sets {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (z *zoneData) zone() zones.Zone {
+	m := z.meta
+	return zones.Zone{ID: m.ID, Name: m.Name, Comment: m.Comment, CallerReference: m.CallerReference,
+		RecordSetCount: len(z.sets), NameServers: append([]string(nil), m.NameServers...), Tags: m.Tags, CreatedAt: m.CreatedAt}
+}
+
+// NewMirror returns an empty Mirror.
+func NewMirror() *Mirror {
+	m := &Mirror{zones: make(map[string]*zoneData), byName: make(map[string]string)}
+	m.cond = sync.NewCond(&m.mu)
+	return m
+}
+
+// Revision returns the highest etcd data revision the Mirror holds.
+func (m *Mirror) Revision() int64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.rev
+}
+
+// Synced reports whether a first full sync has completed.
+func (m *Mirror) Synced() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.synced
+}
+
+// read runs f with the zone zid under the read lock; it returns false when
+// there is no such zone.
+func (m *Mirror) read(zid string, f func(z *zoneData)) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	z := m.zones[zid]
+	if z == nil || z.meta.ID == "" {
+		return false
+	}
+	f(z)
+	return true
+}
+
+// readSorted is read with the write lock, for reads that fill the sort cache.
+func (m *Mirror) readSorted(zid string, f func(z *zoneData)) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	z := m.zones[zid]
+	if z == nil || z.meta.ID == "" {
+		return false
+	}
+	f(z)
+	return true
+}
+
+// zoneList returns the zones sorted by name.
+func (m *Mirror) zoneList() []zones.Zone {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]zones.Zone, 0, len(m.zones))
+	for _, z := range m.zones {
+		if z.meta.ID != "" {
+			out = append(out, z.zone())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return zones.ListKey(out[i].Name) < zones.ListKey(out[j].Name) })
+	return out
+}
+
+// ZoneIDByName returns the id of the zone with a canonical name.
+func (m *Mirror) ZoneIDByName(name string) (string, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	id, ok := m.byName[name]
+	return id, ok
+}
+
+// WaitRevision blocks until the Mirror holds rev or ctx ends; it reports
+// whether rev was reached.
+func (m *Mirror) WaitRevision(ctx context.Context, rev int64) bool {
+	stop := context.AfterFunc(ctx, func() {
+		m.mu.Lock()
+		m.cond.Broadcast()
+		m.mu.Unlock()
+	})
+	defer stop()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for m.rev < rev {
+		if ctx.Err() != nil {
+			return false
+		}
+		m.cond.Wait()
+	}
+	return true
+}

@@ -1,0 +1,334 @@
+package etcdstore_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/healthdns/healthdns/internal/etcdtest"
+	"github.com/healthdns/healthdns/zones"
+	"github.com/healthdns/healthdns/zones/etcdstore"
+)
+
+type node struct {
+	store  *etcdstore.Store
+	mirror *etcdstore.Mirror
+	mu     sync.Mutex
+	deltas []zones.ZoneDelta
+}
+
+// startNode runs a Mirror, Syncer, Node and Store on cli until the test ends.
+func startNode(t *testing.T, cli *clientv3.Client, id string, o etcdstore.Options) *node {
+	t.Helper()
+	n := &node{mirror: etcdstore.NewMirror()}
+	ctx, cancel := context.WithCancel(context.Background())
+	reg := etcdstore.NewNode(etcdstore.NodeOptions{Client: cli, NodeID: id})
+	sy := etcdstore.NewSyncer(etcdstore.SyncerOptions{Client: cli, Mirror: n.mirror,
+		OnDelta: func(rev int64, d []zones.ZoneDelta) {
+			n.mu.Lock()
+			n.deltas = append(n.deltas, d...)
+			n.mu.Unlock()
+		},
+		OnRevision: reg.Serving})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); sy.Run(ctx) }()
+	go func() { defer wg.Done(); reg.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	o.Client, o.Mirror = cli, n.mirror
+	n.store = etcdstore.New(o)
+	deadline := time.Now().Add(10 * time.Second)
+	for !n.mirror.Synced() {
+		if time.Now().After(deadline) {
+			t.Fatal("mirror never synced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return n
+}
+
+func ttl(n int64) *int64 { return &n }
+
+func upsert(name, typ string, values ...string) zones.Change {
+	return zones.Change{Action: zones.ActionUpsert, RecordSet: zones.RecordSet{Name: name, Type: typ, TTL: ttl(300), Values: values}}
+}
+
+func mustCreate(t *testing.T, s *etcdstore.Store, name string) zones.Zone {
+	t.Helper()
+	z, _, err := s.CreateZone(context.Background(), zones.CreateZoneRequest{Name: name})
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return z
+}
+
+func allSets(t *testing.T, s *etcdstore.Store, zid string) []zones.RecordSet {
+	t.Helper()
+	var out []zones.RecordSet
+	in := zones.ListRecordSetsInput{MaxItems: 300}
+	for {
+		p, err := s.ListRecordSets(context.Background(), zid, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.RecordSets...)
+		if !p.IsTruncated {
+			return out
+		}
+		in.Name, in.Type, in.Identifier = p.NextName, p.NextType, p.NextIdentifier
+	}
+}
+
+func TestZoneLifecycle(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{NameServers: []string{"ns1.example.net", "ns2.example.net"}})
+	ctx := context.Background()
+	z, ci, err := n.store.CreateZone(ctx, zones.CreateZoneRequest{Name: "Example.TEST", CallerReference: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.Name != "example.test." || z.RecordSetCount != 2 || !strings.HasPrefix(z.ID, "Z") || !strings.HasPrefix(ci.ID, "C") {
+		t.Fatalf("zone %+v change %+v", z, ci)
+	}
+	if _, _, err := n.store.CreateZone(ctx, zones.CreateZoneRequest{Name: "example.test."}); zones.CodeOf(err) != zones.CodeHostedZoneAlreadyExists {
+		t.Fatalf("duplicate name: %v", err)
+	}
+	if _, _, err := n.store.CreateZone(ctx, zones.CreateZoneRequest{Name: "other.test", CallerReference: "r1"}); zones.CodeOf(err) != zones.CodeHostedZoneAlreadyExists {
+		t.Fatalf("reused caller reference: %v", err)
+	}
+	if _, err := n.store.ChangeRecordSets(ctx, z.ID, zones.ChangeBatch{Changes: []zones.Change{upsert("www.example.test", "A", "192.0.2.1")}}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.store.DeleteZone(ctx, z.ID); zones.CodeOf(err) != zones.CodeHostedZoneNotEmpty {
+		t.Fatalf("delete non-empty: %v", err)
+	}
+	www := zones.Change{Action: zones.ActionDelete, RecordSet: zones.RecordSet{Name: "www.example.test.", Type: "A", TTL: ttl(300), Values: []string{"192.0.2.1"}}}
+	if _, err := n.store.ChangeRecordSets(ctx, z.ID, zones.ChangeBatch{Changes: []zones.Change{www}}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.store.DeleteZone(ctx, z.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.store.GetZone(ctx, z.ID); zones.CodeOf(err) != zones.CodeNoSuchHostedZone {
+		t.Fatalf("get deleted: %v", err)
+	}
+	// The name and the caller reference are free again.
+	mustCreate(t, n.store, "example.test")
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var removed bool
+	for _, d := range n.deltas {
+		removed = removed || (d.Removed && d.ZoneID == z.ID)
+	}
+	if !removed {
+		t.Fatal("the responder was never told the zone was removed")
+	}
+}
+
+func TestSerialIncreasesWithEveryChange(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{})
+	z := mustCreate(t, n.store, "serial.test")
+	serial := func() string {
+		for _, rs := range allSets(t, n.store, z.ID) {
+			if rs.Type == "SOA" {
+				return strings.Fields(rs.Values[0])[2]
+			}
+		}
+		t.Fatal("no SOA")
+		return ""
+	}
+	if got := serial(); got != "1" {
+		t.Fatalf("new zone serial %s", got)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := n.store.ChangeRecordSets(context.Background(), z.ID, zones.ChangeBatch{Changes: []zones.Change{upsert("a.serial.test", "TXT", fmt.Sprintf(`"%d"`, i))}}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := serial(); got != "4" {
+		t.Fatalf("serial after 3 changes: %s", got)
+	}
+	zf := "$ORIGIN serial.test.\n@ 300 IN SOA ns1 host 2024010101 7200 900 1209600 300\n@ 300 NS ns1\nns1 300 A 192.0.2.53\n"
+	if _, err := n.store.ImportZoneFile(context.Background(), z.ID, strings.NewReader(zf), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := serial(); got != "2024010101" {
+		t.Fatalf("import must keep the file's serial, got %s", got)
+	}
+}
+
+func TestBadBatchChangesNothing(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{})
+	z := mustCreate(t, n.store, "bad.test")
+	var b zones.ChangeBatch
+	for i := 0; i < 100; i++ {
+		b.Changes = append(b.Changes, upsert(fmt.Sprintf("h%d.bad.test", i), "A", fmt.Sprintf("192.0.2.%d", i)))
+	}
+	b.Changes[42].RecordSet.Values = []string{"192.0.2.300"}
+	rev := n.mirror.Revision()
+	_, err := n.store.ChangeRecordSets(context.Background(), z.ID, b, "")
+	var ze *zones.Error
+	if zones.CodeOf(err) != zones.CodeInvalidChangeBatch {
+		t.Fatalf("want InvalidChangeBatch, got %v", err)
+	}
+	ze = err.(*zones.Error)
+	if len(ze.Messages) != 1 || !strings.Contains(ze.Messages[0], "change 43") || !strings.Contains(ze.Messages[0], "192.0.2.300") {
+		t.Fatalf("messages must name exactly the bad change: %q", ze.Messages)
+	}
+	if got := len(allSets(t, n.store, z.ID)); got != 2 {
+		t.Fatalf("zone holds %d sets after a refused batch", got)
+	}
+	if n.mirror.Revision() != rev {
+		t.Fatal("a refused batch wrote to etcd")
+	}
+}
+
+func TestBigBatchAndImportWithinDefaultLimits(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{ChunkBytes: 64 << 10})
+	z := mustCreate(t, n.store, "big.test")
+	// 1,000 values in one batch: far beyond 128 operations per transaction.
+	var b zones.ChangeBatch
+	for i := 0; i < 1000; i++ {
+		b.Changes = append(b.Changes, zones.Change{Action: zones.ActionCreate, RecordSet: zones.RecordSet{
+			Name: fmt.Sprintf("h%d.big.test", i), Type: "A", TTL: ttl(60), Values: []string{fmt.Sprintf("10.0.%d.%d", i/256, i%256)}}})
+	}
+	if _, err := n.store.ChangeRecordSets(context.Background(), z.ID, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(allSets(t, n.store, z.ID)); got != 1002 {
+		t.Fatalf("%d sets after a 1000-change batch", got)
+	}
+	// A zone file of several MiB: many chunks, one commit.
+	var zf bytes.Buffer
+	zf.WriteString("$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 host 7 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n")
+	for i := 0; i < 50000; i++ {
+		fmt.Fprintf(&zf, "host%d A 10.%d.%d.%d\n", i, i>>16, (i>>8)&255, i&255)
+	}
+	if _, err := n.store.ImportZoneFile(context.Background(), z.ID, &zf, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(allSets(t, n.store, z.ID)); got != 50003 {
+		t.Fatalf("%d sets after import", got)
+	}
+	// A second node syncing from scratch sees the same zone.
+	n2 := startNode(t, cli, "n2", etcdstore.Options{})
+	zz, err := n2.store.GetZone(context.Background(), z.ID)
+	if err != nil || zz.RecordSetCount != 50003 {
+		t.Fatalf("second node: %+v %v", zz, err)
+	}
+	var out bytes.Buffer
+	if err := n2.store.ExportZoneFile(context.Background(), z.ID, &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n2.store.ImportZoneFile(context.Background(), z.ID, &out, ""); err != nil {
+		t.Fatalf("re-import of export: %v", err)
+	}
+	if got := len(allSets(t, n.store, z.ID)); got != 50003 {
+		t.Fatalf("%d sets after re-import", got)
+	}
+}
+
+func TestConcurrentWritersLoseNothing(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n1 := startNode(t, cli, "n1", etcdstore.Options{FoldEntries: 16})
+	n2 := startNode(t, cli, "n2", etcdstore.Options{FoldEntries: 16})
+	z := mustCreate(t, n1.store, "race.test")
+	const clients, batches = 10, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := map[string]bool{}
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			st := n1.store
+			if c%2 == 1 {
+				st = n2.store
+			}
+			for i := 0; i < batches; i++ {
+				name := fmt.Sprintf("c%d-b%d.race.test.", c, i)
+				b := zones.ChangeBatch{Changes: []zones.Change{upsert(name, "A", "192.0.2.1"), upsert(name, "TXT", `"x"`)}}
+				if _, err := st.ChangeRecordSets(context.Background(), z.ID, b, ""); err == nil {
+					mu.Lock()
+					ok[name] = true
+					mu.Unlock()
+				} else if zones.CodeOf(err) != zones.CodePriorRequestNotComplete {
+					t.Errorf("batch %s: %v", name, err)
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	if len(ok) < clients*batches/2 {
+		t.Fatalf("only %d batches succeeded", len(ok))
+	}
+	// Sync a fresh node from etcd and count.
+	n3 := startNode(t, cli, "n3", etcdstore.Options{})
+	types := map[string]int{}
+	for _, rs := range allSets(t, n3.store, z.ID) {
+		types[rs.Name]++
+	}
+	for name := range ok {
+		if types[name] != 2 {
+			t.Errorf("accepted batch %s has %d of its 2 sets", name, types[name])
+		}
+	}
+	for name, c := range types {
+		if c != 2 && !strings.HasPrefix(name, "race.test") {
+			t.Errorf("%s half applied (%d sets)", name, c)
+		}
+	}
+}
+
+func TestChangeInsyncFollowsNodes(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{})
+	z := mustCreate(t, n.store, "sync.test")
+	ci, err := n.store.ChangeRecordSets(context.Background(), z.ID, zones.ChangeBatch{Changes: []zones.Change{upsert("a.sync.test", "A", "192.0.2.9")}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := n.store.GetChange(context.Background(), ci.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == zones.StatusInsync {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("change never INSYNC")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A registered node that does not serve the change keeps it PENDING.
+	lease, err := cli.Grant(context.Background(), 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Put(context.Background(), etcdstore.NodesPrefix+"stuck", `{"nodeId":"stuck","revision":1}`, clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := n.store.GetChange(context.Background(), ci.ID); got.Status != zones.StatusPending {
+		t.Fatalf("status with a lagging node: %s", got.Status)
+	}
+	if _, err := cli.Revoke(context.Background(), lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := n.store.GetChange(context.Background(), ci.ID); got.Status != zones.StatusInsync {
+		t.Fatalf("status after the lagging node's lease ended: %s", got.Status)
+	}
+	if _, err := n.store.GetChange(context.Background(), "CNOSUCHCHANGE0000000"); zones.CodeOf(err) != zones.CodeNoSuchChange {
+		t.Fatalf("unknown change: %v", err)
+	}
+}

@@ -1,0 +1,426 @@
+package etcdstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/healthdns/healthdns/zones"
+)
+
+// Sync states reported by SyncState.
+const (
+	StateStarting    = "starting"
+	StateInSync      = "in sync"
+	StateCatchingUp  = "catching up"
+	StateUnreachable = "etcd unreachable"
+)
+
+// SyncStatus is what /healthz reports of the sync with etcd.
+type SyncStatus struct {
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	Revision  int64     `json:"revision"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+// SyncerOptions configure a Syncer.
+type SyncerOptions struct {
+	Client *clientv3.Client
+	Mirror *Mirror
+	Logger *slog.Logger
+	// OnDelta receives every change, in order, on the Syncer's goroutine:
+	// after a full sync, one Reset per zone (and Removed for zones gone).
+	OnDelta func(rev int64, deltas []zones.ZoneDelta)
+	// OnRevision is told each data revision the Mirror reaches.
+	OnRevision func(rev int64)
+	// PageSize is the number of keys per read while listing (default 500).
+	PageSize int64
+}
+
+// Syncer keeps a Mirror equal to etcd by list-then-watch.
+type Syncer struct {
+	o      SyncerOptions
+	log    *slog.Logger
+	mu     sync.Mutex
+	status SyncStatus
+}
+
+// NewSyncer returns a Syncer; Run starts it.
+func NewSyncer(o SyncerOptions) *Syncer {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.PageSize == 0 {
+		o.PageSize = 500
+	}
+	return &Syncer{o: o, log: o.Logger, status: SyncStatus{State: StateStarting, Since: time.Now()}}
+}
+
+// Status returns the sync state.
+func (s *Syncer) Status() SyncStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.status
+	st.Revision = s.o.Mirror.Revision()
+	return st
+}
+
+func (s *Syncer) setState(state string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status.State != state {
+		s.status.State = state
+		s.status.Since = time.Now()
+	}
+	s.status.LastError = ""
+	if err != nil {
+		s.status.LastError = err.Error()
+	}
+}
+
+// Run lists and watches until ctx ends. Errors are retried with backoff; the
+// Mirror keeps serving its last data meanwhile.
+func (s *Syncer) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		rev, err := s.fullSync(ctx)
+		if err == nil {
+			backoff = 100 * time.Millisecond
+			s.setState(StateInSync, nil)
+			err = s.watch(ctx, rev)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		state := StateCatchingUp
+		if isUnavailable(err) {
+			state = StateUnreachable
+		}
+		s.setState(state, err)
+		s.log.Warn("etcd sync interrupted; serving last data and retrying", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	return nil
+}
+
+// fullSync reads the whole data prefix at one revision into a new set of
+// zones and swaps it into the Mirror.
+func (s *Syncer) fullSync(ctx context.Context) (int64, error) {
+	cli := s.o.Client
+	metas := map[string]zoneMeta{}
+	heads := map[string]head{}
+	headRevs := map[string]int64{}
+	logs := map[string][]logEntry{}
+	var rev int64
+	key := DataPrefix
+	end := clientv3.GetPrefixRangeEnd(DataPrefix)
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(s.o.PageSize)}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		resp, err := cli.Get(ctx, key, opts...)
+		if err != nil {
+			return 0, fmt.Errorf("list %s: %w", DataPrefix, err)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			k := string(kv.Key)
+			switch {
+			case strings.HasPrefix(k, metaPrefix):
+				var m zoneMeta
+				if err := json.Unmarshal(kv.Value, &m); err != nil {
+					return 0, fmt.Errorf("decode %s: %w", k, err)
+				}
+				metas[m.ID] = m
+			case strings.HasPrefix(k, headPrefix):
+				var h head
+				if err := json.Unmarshal(kv.Value, &h); err != nil {
+					return 0, fmt.Errorf("decode %s: %w", k, err)
+				}
+				zid := k[len(headPrefix):]
+				heads[zid], headRevs[zid] = h, kv.ModRevision
+			case strings.HasPrefix(k, logPrefix):
+				var e logEntry
+				if err := json.Unmarshal(kv.Value, &e); err != nil {
+					return 0, fmt.Errorf("decode %s: %w", k, err)
+				}
+				zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
+				logs[zid] = append(logs[zid], e)
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	built := make(map[string]*zoneData, len(metas))
+	for zid, m := range metas {
+		z := newZoneData()
+		z.meta, z.head, z.headRev = m, heads[zid], headRevs[zid]
+		if z.head.Base != "" {
+			rss, err := loadBlobs(ctx, cli, zid, z.head.Base, rev)
+			if err != nil {
+				return 0, err
+			}
+			s.putAll(z, rss)
+		}
+		for _, e := range logs[zid] {
+			if e.Seq <= z.head.BaseSeq {
+				continue
+			}
+			if e.Replace != nil {
+				rss, err := loadBlobs(ctx, cli, zid, e.Replace.Gen, rev)
+				if err != nil {
+					return 0, err
+				}
+				z.sets, z.names, z.sorted = newZoneData().sets, newZoneData().names, nil
+				s.putAll(z, rss)
+			}
+			s.applyOps(z, e.Ops)
+		}
+		built[zid] = z
+	}
+	m := s.o.Mirror
+	m.mu.Lock()
+	var deltas []zones.ZoneDelta
+	for zid, old := range m.zones {
+		if _, ok := built[zid]; !ok && old.meta.ID != "" {
+			deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: old.meta.Name, Removed: true})
+		}
+	}
+	byName := make(map[string]string, len(built))
+	for zid, z := range built {
+		byName[z.meta.Name] = zid
+		deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name, Reset: true, Put: z.allSets()})
+	}
+	m.zones, m.byName = built, byName
+	if rev > m.rev {
+		m.rev = rev
+	}
+	m.synced = true
+	m.cond.Broadcast()
+	m.mu.Unlock()
+	s.emit(rev, deltas)
+	s.log.Info("synced zones from etcd", "zones", len(built), "revision", rev)
+	return rev, nil
+}
+
+func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
+	if s.o.OnDelta != nil && len(deltas) > 0 {
+		s.o.OnDelta(rev, deltas)
+	}
+	if s.o.OnRevision != nil {
+		s.o.OnRevision(rev)
+	}
+}
+
+// putAll adds record sets read from etcd to z.
+func (s *Syncer) putAll(z *zoneData, rss []zones.RecordSet) {
+	for _, rs := range rss {
+		set, err := zones.ParseRecordSet(rs, z.meta.Name)
+		if err != nil {
+			s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
+			continue
+		}
+		z.put(set)
+	}
+}
+
+// applyOps applies a log entry's operations to z and returns them as a delta.
+func (s *Syncer) applyOps(z *zoneData, ops []logOp) (put []*zones.Set, del []zones.SetKey) {
+	for _, op := range ops {
+		if op.Delete {
+			k := zones.SetKey{Name: op.Set.Name, Type: op.Set.Type, SetID: op.Set.SetIdentifier}
+			z.del(k)
+			del = append(del, k)
+			continue
+		}
+		set, err := zones.ParseRecordSet(op.Set, z.meta.Name)
+		if err != nil {
+			s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", op.Set.Name, "type", op.Set.Type, "err", err)
+			continue
+		}
+		z.put(set)
+		put = append(put, set)
+	}
+	return put, del
+}
+
+// loadBlobs reads the chunks of a blob generation at revision rev.
+func loadBlobs(ctx context.Context, cli *clientv3.Client, zid, gen string, rev int64) ([]zones.RecordSet, error) {
+	prefix := blobGenPrefix(zid, gen)
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key := prefix
+	var out []zones.RecordSet
+	for {
+		resp, err := cli.Get(ctx, key, clientv3.WithRange(end), clientv3.WithLimit(4), clientv3.WithRev(rev))
+		if err != nil {
+			return nil, fmt.Errorf("read blobs %s: %w", prefix, err)
+		}
+		for _, kv := range resp.Kvs {
+			var rss []zones.RecordSet
+			if err := json.Unmarshal(kv.Value, &rss); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+			}
+			out = append(out, rss...)
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return out, nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// watch applies events after rev until the watch fails or ctx ends.
+func (s *Syncer) watch(ctx context.Context, rev int64) error {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	wch := s.o.Client.Watch(wctx, DataPrefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	for wr := range wch {
+		if wr.CompactRevision != 0 {
+			return fmt.Errorf("watch: revision %d compacted", wr.CompactRevision)
+		}
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		if err := s.applyEvents(ctx, wr.Events); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return errors.New("watch closed")
+}
+
+func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	// Fetch what imports reference before taking the Mirror's lock.
+	replaced := map[int]([]zones.RecordSet){}
+	entries := map[int]*logEntry{}
+	for i, ev := range events {
+		k := string(ev.Kv.Key)
+		if ev.Type != clientv3.EventTypePut || !strings.HasPrefix(k, logPrefix) {
+			continue
+		}
+		var e logEntry
+		if err := json.Unmarshal(ev.Kv.Value, &e); err != nil {
+			s.log.Error("undecodable log entry; skipped", "key", k, "err", err)
+			continue
+		}
+		entries[i] = &e
+		if e.Replace != nil {
+			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
+			rss, err := loadBlobs(ctx, s.o.Client, zid, e.Replace.Gen, ev.Kv.ModRevision)
+			if err != nil {
+				return err
+			}
+			replaced[i] = rss
+		}
+	}
+	m := s.o.Mirror
+	var deltas []zones.ZoneDelta
+	var rev int64
+	m.mu.Lock()
+	for i, ev := range events {
+		rev = max(rev, ev.Kv.ModRevision)
+		k := string(ev.Kv.Key)
+		switch {
+		case strings.HasPrefix(k, metaPrefix):
+			zid := k[len(metaPrefix):]
+			if ev.Type == clientv3.EventTypeDelete {
+				if z := m.zones[zid]; z != nil {
+					delete(m.zones, zid)
+					if m.byName[z.meta.Name] == zid {
+						delete(m.byName, z.meta.Name)
+					}
+					if z.meta.ID != "" {
+						deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name, Removed: true})
+					}
+				}
+				continue
+			}
+			var meta zoneMeta
+			if err := json.Unmarshal(ev.Kv.Value, &meta); err != nil {
+				s.log.Error("undecodable zone; skipped", "key", k, "err", err)
+				continue
+			}
+			z := m.zone(zid)
+			isNew := z.meta.ID == ""
+			z.meta = meta
+			m.byName[meta.Name] = zid
+			if isNew {
+				deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: meta.Name, Reset: true, Put: z.allSets()})
+			}
+		case strings.HasPrefix(k, headPrefix):
+			if ev.Type != clientv3.EventTypePut {
+				continue
+			}
+			var h head
+			if err := json.Unmarshal(ev.Kv.Value, &h); err != nil {
+				s.log.Error("undecodable head; skipped", "key", k, "err", err)
+				continue
+			}
+			z := m.zone(k[len(headPrefix):])
+			z.head, z.headRev = h, ev.Kv.ModRevision
+		case strings.HasPrefix(k, logPrefix):
+			e := entries[i]
+			if e == nil {
+				continue // a delete (fold) or undecodable
+			}
+			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
+			z := m.zone(zid)
+			d := zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name}
+			if rss, ok := replaced[i]; ok {
+				fresh := newZoneData()
+				z.sets, z.names, z.sorted = fresh.sets, fresh.names, nil
+				s.putAll(z, rss)
+				d.Reset = true
+			}
+			put, del := s.applyOps(z, e.Ops)
+			if d.Reset {
+				d.Put = z.allSets()
+			} else {
+				d.Put, d.Del = put, del
+			}
+			if z.meta.ID != "" {
+				deltas = append(deltas, d)
+			}
+		}
+	}
+	if rev > m.rev {
+		m.rev = rev
+	}
+	m.cond.Broadcast()
+	m.mu.Unlock()
+	s.emit(rev, deltas)
+	return nil
+}
+
+// zone returns the zone zid, adding an empty one; the caller holds m.mu.
+func (m *Mirror) zone(zid string) *zoneData {
+	z := m.zones[zid]
+	if z == nil {
+		z = newZoneData()
+		m.zones[zid] = z
+	}
+	return z
+}
