@@ -39,6 +39,10 @@ type Options struct {
 	// MaxZoneFileBytes bounds a zone file upload; 0 means
 	// DefaultMaxZoneFileBytes (64 MiB).
 	MaxZoneFileBytes int64
+	// Route53, if not nil, serves every method under /2013-04-01/ (Route
+	// 53's REST-XML API, package api/route53). It does its own
+	// authentication (SigV4): bearer tokens do not apply there.
+	Route53 http.Handler
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -125,6 +129,9 @@ func (s *Server) register() {
 	e.GET("/readyz", s.readyz)
 	if s.opts.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(s.opts.Metrics))
+	}
+	if s.opts.Route53 != nil {
+		e.Any("/2013-04-01/*", echo.WrapHandler(s.opts.Route53))
 	}
 }
 

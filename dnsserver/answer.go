@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/miekg/dns"
@@ -61,9 +62,11 @@ func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *
 			}
 		}
 	}
-	for _, rr := range append(req.Answer[:len(req.Answer):len(req.Answer)], req.Ns...) {
-		if _, ok := rr.(*dns.OPT); ok {
-			badOPT = true
+	for _, sec := range [2][]dns.RR{req.Answer, req.Ns} {
+		for _, rr := range sec {
+			if _, ok := rr.(*dns.OPT); ok {
+				badOPT = true // OPT belongs in the additional section only
+			}
 		}
 	}
 	var replyOPT *dns.OPT
@@ -111,7 +114,10 @@ func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *
 		qtype: q.Qtype,
 		do:    opt != nil && opt.Do(),
 	}
-	b.run(lowerASCII(q.Name), q.Name)
+	var ents [6]entry // room for most replies: one allocation instead of several
+	b.ents = ents[:0]
+	qname := lowerASCII(q.Name)
+	b.run(qname)
 
 	m.Rcode = b.rcode
 	m.Authoritative = b.aa
@@ -122,8 +128,48 @@ func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *
 			limit = min(max(int(opt.UDPSize()), dns.MinMsgSize), MaxUDPSize)
 		}
 	}
+	if qname != q.Name {
+		// Size the reply as Pack will write it: compressed against the
+		// lower-case question, whose case is restored afterwards.
+		m.Question = []dns.Question{{Name: qname, Qtype: q.Qtype, Qclass: q.Qclass}}
+		b.fill(m, replyOPT, limit)
+		m.Question = req.Question
+		return m
+	}
 	b.fill(m, replyOPT, limit)
 	return m
+}
+
+// Pack packs a reply from Answer into buf (which may be nil). Names compress
+// against the question whatever the case the client used, as in NSD, so a
+// reply has the same size for "WwW.Example.Org" as for "www.example.org":
+// the message is packed with the question lower-cased and the client's
+// spelling is then written back over it (pointers into the question then
+// show the client's case too).
+func Pack(m *dns.Msg, buf []byte) ([]byte, error) {
+	if len(m.Question) != 1 {
+		return m.PackBuffer(buf)
+	}
+	q := m.Question
+	orig := q[0].Name
+	lower := lowerASCII(orig)
+	if lower == orig {
+		return m.PackBuffer(buf)
+	}
+	m.Question = []dns.Question{{Name: lower, Qtype: q[0].Qtype, Qclass: q[0].Qclass}}
+	out, err := m.PackBuffer(buf)
+	m.Question = q
+	if err != nil {
+		return nil, err
+	}
+	var name [256]byte
+	n, err := dns.PackDomainName(orig, name[:], 0, nil, false)
+	const headerLen = 12
+	if err != nil || len(out) < headerLen+n {
+		return nil, fmt.Errorf("dnsserver: pack question %q: %v", orig, err)
+	}
+	copy(out[headerLen:headerLen+n], name[:n])
+	return out, nil
 }
 
 // section numbers, in packet order; additional A before AAAA as NSD does, so
@@ -140,6 +186,7 @@ const (
 type entry struct {
 	owner string // canonical owner, to add each RRset once
 	qtype uint16
+	sec   int
 	rrs   []dns.RR
 	sigs  []dns.RR
 }
@@ -152,14 +199,15 @@ type answerBuilder struct {
 	aa       bool
 	chain    int
 	referral bool
-	sec      [numSections][]entry
+	ents     []entry // in the order added; fill orders them by section
 }
 
-// run answers for qname (canonical) shown as present, following CNAME and
-// DNAME links.
-func (b *answerBuilder) run(qname, present string) {
+// run answers for qname (canonical), following CNAME and DNAME links.
+// Names are canonical throughout: Pack shows them in the client's case where
+// they compress against the question, as NSD's replies do.
+func (b *answerBuilder) run(qname string) {
 	for name := qname; name != ""; {
-		name, present = b.step(name, present)
+		name = b.step(name)
 		if b.chain > maxChain {
 			return
 		}
@@ -169,11 +217,9 @@ func (b *answerBuilder) run(qname, present string) {
 // has reports whether the RRset is already in the reply (NSD's
 // answer_add_rrset rule; it also detects CNAME and DNAME loops).
 func (b *answerBuilder) has(owner string, qtype uint16) bool {
-	for _, s := range b.sec {
-		for i := range s {
-			if s[i].qtype == qtype && s[i].owner == owner {
-				return true
-			}
+	for i := range b.ents {
+		if b.ents[i].qtype == qtype && b.ents[i].owner == owner {
+			return true
 		}
 	}
 	return false
@@ -183,31 +229,33 @@ func (b *answerBuilder) add(sec int, e entry) bool {
 	if len(e.rrs) == 0 || b.has(e.owner, e.qtype) {
 		return false
 	}
-	b.sec[sec] = append(b.sec[sec], e)
+	e.sec = sec
+	b.ents = append(b.ents, e)
 	return true
 }
 
 // step answers name from its zone and returns the next name to follow, if any.
-func (b *answerBuilder) step(name, present string) (string, string) {
+func (b *answerBuilder) step(name string) string {
 	z := b.snap.zoneFor(name)
 	if z == nil {
 		if b.chain == 0 {
 			b.rcode = dns.RcodeRefused
 		}
-		return "", ""
+		return ""
 	}
 	// RFC 4035 3.1.4.1: DS at a zone cut comes from the parent side, also
 	// when the child zone is hosted here.
+	dsParent := false
 	if b.qtype == dns.TypeDS && name == z.origin && name != "." {
 		if p := b.snap.zoneFor(parentName(name)); p != nil {
-			z = p
+			z, dsParent = p, true
 		}
 	}
 	if z.soa == nil {
 		if b.chain == 0 {
 			b.rcode = dns.RcodeServerFailure
 		}
-		return "", ""
+		return ""
 	}
 
 	var buf [maxLabels]int
@@ -219,7 +267,7 @@ func (b *answerBuilder) step(name, present string) (string, string) {
 	}
 	cur := z.apex
 	if k > 0 && cur.dname != nil {
-		return b.synthDNAME(z, cur, name, present)
+		return b.synthDNAME(z, cur, name)
 	}
 	exact := true
 	for i := k - 1; i >= 0; i-- {
@@ -234,68 +282,75 @@ func (b *answerBuilder) step(name, present string) (string, string) {
 				break
 			}
 			b.delegate(z, n)
-			return "", ""
+			return ""
 		}
 		if i > 0 && n.dname != nil {
-			return b.synthDNAME(z, n, name, present)
+			return b.synthDNAME(z, n, name)
 		}
 		cur = n
 	}
 	if exact {
-		return b.answerAt(z, cur, name, present, false)
+		return b.answerAt(z, cur, name, false)
+	}
+	if dsParent {
+		// The name exists (it is a hosted zone's apex) though the parent
+		// has no delegation for it: NODATA, as NSD answers.
+		b.aa = true
+		b.negative(z)
+		return ""
 	}
 	if cur.wildChild {
 		if w := z.wildcardOf(cur); w != nil {
-			return b.answerAt(z, w, name, present, true)
+			return b.answerAt(z, w, name, true)
 		}
 	}
 	b.aa = true
 	b.rcode = dns.RcodeNameError
 	b.negative(z)
-	return "", ""
+	return ""
 }
 
 // answerAt answers from node n for name; synth means n is the wildcard that
-// matched, and its records are shown under present (RFC 4592).
-func (b *answerBuilder) answerAt(z *zone, n *node, name, present string, synth bool) (string, string) {
+// matched, and its records are shown under name (RFC 4592).
+func (b *answerBuilder) answerAt(z *zone, n *node, name string, synth bool) string {
 	b.aa = true
-	owner, key := n.name, n.name
+	owner := n.name
 	if synth {
-		owner, key = present, name
+		owner = name
 	}
 	if b.qtype == dns.TypeANY {
 		for _, rs := range b.anyOrder(z, n) {
 			if rrs, sigs := b.records(z, rs, owner, synth); len(rrs) > 0 {
-				b.add(secAnswer, entry{owner: key, qtype: rs.qtype, rrs: rrs, sigs: sigs})
+				b.add(secAnswer, entry{owner: owner, qtype: rs.qtype, rrs: rrs, sigs: sigs})
 				b.additional(z, rs)
-				return "", ""
+				return ""
 			}
 		}
 		b.negative(z)
-		return "", ""
+		return ""
 	}
 	if rs := n.get(b.qtype); rs != nil {
 		if rrs, sigs := b.records(z, rs, owner, synth); len(rrs) > 0 {
-			b.add(secAnswer, entry{owner: key, qtype: rs.qtype, rrs: rrs, sigs: sigs})
+			b.add(secAnswer, entry{owner: owner, qtype: rs.qtype, rrs: rrs, sigs: sigs})
 			b.additional(z, rs)
-			return "", ""
+			return ""
 		}
 	} else if rs := n.cname; rs != nil {
 		rrs, sigs := b.records(z, rs, owner, synth)
 		if len(rrs) > 0 {
-			if !b.add(secAnswer, entry{owner: key, qtype: dns.TypeCNAME, rrs: rrs, sigs: sigs}) {
-				return "", "" // loop
+			if !b.add(secAnswer, entry{owner: owner, qtype: dns.TypeCNAME, rrs: rrs, sigs: sigs}) {
+				return "" // loop
 			}
 			b.chain++
 			target := rs.target
 			if target == "" {
 				target = canonicalName(rrs[0].(*dns.CNAME).Target)
 			}
-			return target, target
+			return target
 		}
 	}
 	b.negative(z)
-	return "", ""
+	return ""
 }
 
 // anyOrder returns the RRsets that may answer ANY, best first. RFC 8482
@@ -404,14 +459,14 @@ func reown(rrs []dns.RR, name string) []dns.RR {
 
 // synthDNAME answers below the DNAME at d (RFC 6672): the DNAME, a CNAME
 // synthesised from it, and the name to follow.
-func (b *answerBuilder) synthDNAME(z *zone, d *node, name, present string) (string, string) {
+func (b *answerBuilder) synthDNAME(z *zone, d *node, name string) string {
 	b.aa = true
 	var sigs []dns.RR
 	if b.do && z.signed > 0 {
 		sigs = d.dname.sigs
 	}
 	if !b.add(secAnswer, entry{owner: d.name, qtype: dns.TypeDNAME, rrs: d.dname.rrs, sigs: sigs}) {
-		return "", "" // loop
+		return "" // loop
 	}
 	b.chain++
 	prefix := name[:len(name)-len(d.name)]
@@ -425,20 +480,17 @@ func (b *answerBuilder) synthDNAME(z *zone, d *node, name, present string) (stri
 	}
 	if _, ok := dns.IsDomainName(newName); !ok || !fitsWire(newName) {
 		b.rcode = dns.RcodeYXDomain
-		return "", ""
-	}
-	owner := present
-	if len(present) != len(name) {
-		owner = name
+		return ""
 	}
 	cname := &dns.CNAME{
-		Hdr:    dns.RR_Header{Name: owner, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: d.dname.rrs[0].Header().Ttl},
+		Hdr:    dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: d.dname.rrs[0].Header().Ttl},
 		Target: newName,
 	}
-	if !b.add(secAnswer, entry{owner: name, qtype: dns.TypeCNAME, rrs: []dns.RR{cname}}) {
-		return "", ""
+	if !b.add(secAnswer, entry{owner: name, qtype: dns.TypeCNAME, rrs: []dns.RR{cname}}) || b.qtype == dns.TypeCNAME {
+		// A CNAME query is answered by the synthesised CNAME itself.
+		return ""
 	}
-	return newName, newName
+	return newName
 }
 
 // fitsWire reports whether a presentation-format name packs into 255 octets.
@@ -573,15 +625,36 @@ func (b *answerBuilder) fill(m *dns.Msg, opt *dns.OPT, limit int) {
 			put(sec, e.sigs)
 		}
 	}
-	for sec := range b.sec {
-		for i := range b.sec[sec] {
-			all(&b.sec[sec][i], sec)
+	var count [3]int
+	for i := range b.ents {
+		e := &b.ents[i]
+		n := len(e.rrs)
+		if b.do {
+			n += len(e.sigs)
+		}
+		count[min(e.sec, 2)] += n
+	}
+	if opt != nil {
+		count[2]++
+	}
+	m.Answer = make([]dns.RR, 0, count[0])
+	m.Ns = make([]dns.RR, 0, count[1])
+	m.Extra = make([]dns.RR, 0, count[2])
+	for sec := range numSections {
+		for i := range b.ents {
+			if b.ents[i].sec == sec {
+				all(&b.ents[i], sec)
+			}
 		}
 	}
 	if opt != nil {
 		m.Extra = append(m.Extra, opt)
 	}
-	if m.Len() <= limit {
+	// The uncompressed length is cheap and bounds the compressed one.
+	m.Compress = false
+	fits := m.Len() <= limit
+	m.Compress = true
+	if fits || m.Len() <= limit {
 		return
 	}
 
@@ -592,17 +665,23 @@ func (b *answerBuilder) fill(m *dns.Msg, opt *dns.OPT, limit int) {
 	}
 	mark := func() [3]int { return [3]int{len(m.Answer), len(m.Ns), len(m.Extra)} }
 	undo := func(k [3]int) { m.Answer, m.Ns, m.Extra = m.Answer[:k[0]], m.Ns[:k[1]], m.Extra[:k[2]] }
-	for sec := range b.sec {
-		for i := range b.sec[sec] {
+	addedA := 0
+	for sec := range numSections {
+		for i := range b.ents {
+			e := &b.ents[i]
+			if e.sec != sec {
+				continue
+			}
 			k := mark()
-			all(&b.sec[sec][i], sec)
+			all(e, sec)
 			if m.Len() <= limit {
+				if sec == secAddA {
+					addedA++
+				}
 				continue
 			}
 			undo(k)
-			if sec <= secAuthority {
-				m.Truncated = true
-			} else if sec == secAddA && b.referral && i == 0 {
+			if sec <= secAuthority || (sec == secAddA && b.referral && addedA == 0) {
 				m.Truncated = true
 			}
 			b.finishExtra(m, opt)

@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -242,18 +243,23 @@ func TestAnswer(t *testing.T) {
 
 func TestAnswerCaseEchoed(t *testing.T) {
 	tb := testTable(t)
-	q := newQuery("FoO.WiLd.Example.ORG.", dns.TypeA, 0, false)
-	r := answerDirect(tb, q, UDP)
-	if r.Question[0].Name != "FoO.WiLd.Example.ORG." {
-		t.Errorf("question %q not echoed as sent", r.Question[0].Name)
-	}
-	if len(r.Answer) != 1 || r.Answer[0].Header().Name != "FoO.WiLd.Example.ORG." {
-		t.Errorf("wildcard owner: %v", r.Answer)
-	}
-	q = newQuery("MAIL.example.ORG.", dns.TypeA, 0, false)
-	r = answerDirect(tb, q, UDP)
-	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || !r.Authoritative {
-		t.Errorf("mixed case exact: %v", r)
+	s := startServer(t, tb, Options{})
+	for _, c := range []struct{ qname, owner string }{
+		{"FoO.WiLd.Example.ORG.", "FoO.WiLd.Example.ORG."}, // wildcard: owner is the qname
+		{"MAIL.example.ORG.", "MAIL.example.ORG."},         // exact: compressed against the question
+		{"NoThInG.example.org.", ""},                       // NXDOMAIN
+		{"X.DN.example.org.", "DN.example.org."},           // DNAME owner is a suffix of the qname
+	} {
+		r := exchange(t, "udp", s.Addr(), newQuery(c.qname, dns.TypeA, 0, false))
+		if r.Question[0].Name != c.qname {
+			t.Errorf("question %q not echoed as sent %q", r.Question[0].Name, c.qname)
+		}
+		if c.owner != "" && (len(r.Answer) == 0 || r.Answer[0].Header().Name != c.owner) {
+			t.Errorf("%s: answer %v, want owner %q", c.qname, r.Answer, c.owner)
+		}
+		if !r.Authoritative {
+			t.Errorf("%s: not authoritative", c.qname)
+		}
 	}
 }
 
@@ -437,5 +443,32 @@ func TestAnswerZoneWithoutSOA(t *testing.T) {
 	r := answerDirect(tb, newQuery("example.org.", dns.TypeA, 0, false), UDP)
 	if r.Rcode != dns.RcodeServerFailure {
 		t.Errorf("rcode %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+	}
+}
+
+// TestPackMixedCase checks that the question keeps the client's spelling on
+// the wire and that the packed reply is as large as for the lower-case query.
+func TestPackMixedCase(t *testing.T) {
+	tb := testTable(t)
+	s := startServer(t, tb, Options{})
+	for _, name := range []string{"MaIl.ExAmPlE.oRg.", "FOO.WILD.EXAMPLE.ORG.", "NoThInG.eXaMpLe.OrG.", "X.Dn.ExAmPlE.oRg."} {
+		r := exchange(t, "udp", s.Addr(), newQuery(name, dns.TypeA, 1232, false))
+		if r.Question[0].Name != name {
+			t.Errorf("question %q, sent %q", r.Question[0].Name, name)
+		}
+		upper, err := Pack(answerDirect(tb, newQuery(name, dns.TypeA, 1232, false), UDP), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lower, err := Pack(answerDirect(tb, newQuery(strings.ToLower(name), dns.TypeA, 1232, false), UDP), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(upper) != len(lower) {
+			t.Errorf("%s: %d octets, lower case %d", name, len(upper), len(lower))
+		}
+		if !bytes.Contains(upper, []byte(strings.Split(name, ".")[0])) {
+			t.Errorf("%s: client spelling not on the wire", name)
+		}
 	}
 }

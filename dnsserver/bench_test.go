@@ -1,10 +1,13 @@
 package dnsserver
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/healthdns/healthdns/zones"
 )
 
 // BenchmarkAnswer measures the answer path: Answer plus packing the reply,
@@ -31,10 +34,42 @@ func BenchmarkAnswer(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				resp := Answer(snap, req, UDP, remote)
-				if _, err := resp.PackBuffer(buf); err != nil {
+				if _, err := Pack(resp, buf); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+}
+
+// BenchmarkApply measures building a 100k-name zone from scratch and one
+// incremental change to it (which copies one shard of ~400 names).
+func BenchmarkApply(b *testing.B) {
+	const n = 100_000
+	sets := parseZone(b, "inc.test.", smallZone)
+	for i := range n {
+		sets = append(sets, set(b, fmt.Sprintf("h%d.sub%d.inc.test. 300 IN A 192.0.2.%d", i, i%100, i%250+1)))
+	}
+	b.Run("reset-100k", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			tb := NewTable()
+			if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Reset: true, Put: sets}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("put-1-of-100k", func(b *testing.B) {
+		tb := NewTable()
+		if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Reset: true, Put: sets}}); err != nil {
+			b.Fatal(err)
+		}
+		change := []*zones.Set{set(b, "h5.sub5.inc.test. 300 IN A 192.0.2.99")}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Put: change}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

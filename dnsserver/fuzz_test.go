@@ -35,7 +35,7 @@ func FuzzAnswer(f *testing.F) {
 		}
 		for _, tr := range []Transport{UDP, TCP} {
 			resp := Answer(snap, req, tr, remote)
-			out, err := resp.Pack()
+			out, err := Pack(resp, nil)
 			if err != nil {
 				t.Fatalf("pack reply: %v\n%v", err, resp)
 			}

@@ -105,7 +105,8 @@ func inZone(name, origin string) bool {
 	return false
 }
 
-// shardOf hashes a canonical name to a shard (FNV-1a).
+// shardOf hashes a canonical name to a shard (FNV-1a, folded to a byte;
+// zone.wildcardOf repeats it over bytes).
 func shardOf(name string) uint8 {
 	h := uint32(2166136261)
 	for i := 0; i < len(name); i++ {

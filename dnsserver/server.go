@@ -39,6 +39,9 @@ type Options struct {
 	MaxTCPQueries int
 }
 
+// packBufs recycles reply buffers; replies up to this size need no new one.
+var packBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
 // udpReadSize is the UDP read buffer: larger than any sane query, so that
 // EDNS queries with options are read whole (miekg's default is 512).
 const udpReadSize = 4096
@@ -213,29 +216,46 @@ func acceptMsg(dh dns.Header) dns.MsgAcceptAction {
 
 func (s *Server) handler(tr Transport) dns.Handler {
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		resp := s.answer(req, tr, remoteAddr(w.RemoteAddr()))
-		if err := w.WriteMsg(resp); err != nil {
+		bp := packBufs.Get().(*[]byte)
+		defer packBufs.Put(bp)
+		out := s.reply(req, tr, remoteAddr(w.RemoteAddr()), *bp)
+		if out == nil {
+			return
+		}
+		if _, err := w.Write(out); err != nil {
 			s.log.Debug("dns write", "err", err, "transport", tr.String())
 		}
 	})
 }
 
-// answer runs Answer, turning a panic into SERVFAIL, and counts the reply.
-func (s *Server) answer(req *dns.Msg, tr Transport, remote netip.AddrPort) (resp *dns.Msg) {
+// reply computes and packs the reply to req. A panic on the way becomes
+// SERVFAIL (logged and counted); every reply is counted.
+func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []byte) (out []byte) {
 	var qtype uint16
 	if len(req.Question) > 0 {
 		qtype = req.Question[0].Qtype
 	}
+	var resp *dns.Msg
 	defer func() {
 		if r := recover(); r != nil {
 			s.metrics.panics.Inc()
 			s.log.Error("dns answer panicked", "panic", r, "qtype", qtype,
 				"remote", remote.String(), "stack", string(debug.Stack()))
 			resp = servfail(req)
+			out, _ = resp.Pack()
 		}
-		s.metrics.observe(qtype, resp.Rcode, tr, resp.Truncated)
+		if resp != nil {
+			s.metrics.observe(qtype, resp.Rcode, tr, resp.Truncated)
+		}
 	}()
-	return Answer(s.opts.Table.Load(), req, tr, remote)
+	resp = Answer(s.opts.Table.Load(), req, tr, remote)
+	out, err := Pack(resp, buf)
+	if err != nil {
+		s.log.Error("dns pack", "err", err, "qtype", qtype, "transport", tr.String())
+		resp = servfail(req)
+		out, _ = resp.Pack()
+	}
+	return out
 }
 
 // servfail is the reply when computing the answer failed.

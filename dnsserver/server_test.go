@@ -70,7 +70,11 @@ func TestServerPanicIsServfail(t *testing.T) {
 	}
 	// A nil snapshot makes Answer panic.
 	s.opts.Table = &Table{}
-	r := s.answer(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{})
+	out := s.reply(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{}, nil)
+	r := new(dns.Msg)
+	if err := r.Unpack(out); err != nil {
+		t.Fatal(err)
+	}
 	if r.Rcode != dns.RcodeServerFailure || r.IsEdns0() == nil {
 		t.Errorf("reply %v", r)
 	}

@@ -184,7 +184,16 @@ func (z *zone) wildcardOf(ce *node) *node {
 	if ce.name != "." {
 		b = append(b, ce.name...)
 	}
-	return z.node(string(b))
+	h := uint32(2166136261)
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	sh := z.shards[uint8(h^h>>8^h>>16^h>>24)]
+	if sh == nil {
+		return nil
+	}
+	return sh.nodes[string(b)] // no allocation for the lookup
 }
 
 // zoneEdit turns one zone into the next version. Nodes and shards it copied

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -254,4 +255,51 @@ func TestApplyLargeZoneIncremental(t *testing.T) {
 	}
 	expectRcode(t, ask(tb, "h5.inc.test.", dns.TypeA), dns.RcodeSuccess, 1)
 	expectRcode(t, ask(tb, "h19999.inc.test.", dns.TypeA), dns.RcodeSuccess, 1)
+}
+
+// TestApplyWhileAnswering races queries against a writer (run with -race).
+func TestApplyWhileAnswering(t *testing.T) {
+	tb := tableOf(t, map[string]string{"inc.test.": smallZone})
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, name := range []string{"a.b.inc.test.", "b.inc.test.", "x.w.inc.test.", "ns1.inc.test."} {
+					r := ask(tb, name, dns.TypeA)
+					if r.Rcode != dns.RcodeSuccess && r.Rcode != dns.RcodeNameError {
+						t.Errorf("%s: %s", name, dns.RcodeToString[r.Rcode])
+						return
+					}
+				}
+			}
+		}()
+	}
+	for i := range 300 {
+		var d zones.ZoneDelta
+		d.Origin = "inc.test."
+		if i%2 == 0 {
+			d.Put = []*zones.Set{
+				set(t, fmt.Sprintf("a.b.inc.test. 300 IN A 192.0.2.%d", i%250+1)),
+				set(t, "*.w.inc.test. 300 IN A 192.0.2.1"),
+			}
+		} else {
+			d.Del = []zones.SetKey{{Name: "a.b.inc.test.", Type: "A"}, {Name: "*.w.inc.test.", Type: "A"}}
+		}
+		if err := tb.Apply([]zones.ZoneDelta{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	if z := tb.Load().zones["inc.test."]; z.nodes != 2 {
+		t.Errorf("%d names left, want 2", z.nodes)
+	}
 }

@@ -1,0 +1,69 @@
+//go:build !unix
+
+package loadtest
+
+import "time"
+
+// udpSys sends and receives through the net package where raw descriptors
+// are not at hand.
+type udpSys struct {
+	s    *udpSocket
+	buf  []byte
+	rbuf []byte
+}
+
+func (u *udpSys) init(s *udpSocket) error {
+	u.s = s
+	u.buf = make([]byte, 0, 512)
+	u.rbuf = make([]byte, 4096)
+	return nil
+}
+
+func (u *udpSys) send(n int) int {
+	s := u.s
+	done := 0
+	for done < n {
+		now := s.now()
+		id, ok := s.tr.acquire(now)
+		if !ok {
+			break
+		}
+		u.buf = packet(u.buf, &s.queries[s.qpos], id)
+		s.tr.stamp(id, s.qpos, now)
+		if _, err := s.conn.Write(u.buf); err != nil {
+			s.tr.unstamp(id)
+			s.sendErrors++
+			s.lastErr = err
+			break
+		}
+		s.nextQuery()
+		done++
+	}
+	return done
+}
+
+func (u *udpSys) drain(n int) int {
+	return u.read(n, time.Now())
+}
+
+func (u *udpSys) wait(deadline time.Time) {
+	u.read(recvBatch, deadline)
+}
+
+// read reads up to n replies, the first one waiting until deadline.
+func (u *udpSys) read(n int, deadline time.Time) int {
+	s := u.s
+	done := 0
+	for done < n {
+		s.conn.SetReadDeadline(deadline)
+		m, err := s.conn.Read(u.rbuf)
+		if err != nil {
+			break // the deadline, or an ICMP error of a query that will time out
+		}
+		s.tr.reply(u.rbuf[:m], s.now(), s.queries)
+		done++
+		deadline = time.Now()
+	}
+	s.conn.SetReadDeadline(time.Time{})
+	return done
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Serves one zone file with healthdns on 127.0.0.1:$PORT, through the real product path:
+# `healthdns serve` with its embedded etcd in a temporary directory, then `zone create` and
+# `zone import` over the API. It is the PROJECT_CMD of ../shared/bench/anchors.sh:
+#   PROJECT_CMD='scripts/serve-zonefile.sh' ../shared/bench/anchors.sh 10 nsd knot healthdns
+# env: ZONE (zone file), PORT (DNS port); optional ORIGIN (default: the file's $ORIGIN),
+# HEALTHDNS_BIN (default bin/healthdns), ETCD_ENDPOINTS (use that etcd instead of an embedded one).
+# The API listens on PORT+1000, the embedded etcd on PORT+2000 and PORT+3000.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=${HEALTHDNS_BIN:-$here/bin/healthdns}
+: "${ZONE:?ZONE must name a zone file}" "${PORT:?PORT must be the DNS port}"
+origin=${ORIGIN:-$(awk 'toupper($1)=="$ORIGIN"{print $2; exit}' "$ZONE")}
+[ -n "$origin" ] || { echo "serve-zonefile: no \$ORIGIN in $ZONE; set ORIGIN" >&2; exit 2; }
+dir=$(mktemp -d /tmp/healthdns-bench.XXXX)
+api=http://127.0.0.1:$((PORT + 1000))
+etcd_flags=(--embedded-etcd-client-url "http://127.0.0.1:$((PORT + 2000))" --embedded-etcd-peer-url "http://127.0.0.1:$((PORT + 3000))")
+[ -n "${ETCD_ENDPOINTS:-}" ] && etcd_flags=(--etcd-endpoints "$ETCD_ENDPOINTS")
+"$bin" serve --dns-addr "127.0.0.1:$PORT" --api-addr "127.0.0.1:$((PORT + 1000))" --data-dir "$dir" \
+  --roles dns,api --log-level warn "${etcd_flags[@]}" &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+trap 'exit 0' TERM INT
+for _ in $(seq 600); do
+  curl -fsS "$api/readyz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { echo "serve-zonefile: healthdns exited" >&2; exit 1; }
+  sleep 0.1
+done
+"$bin" zone create "$origin" --api "$api" >/dev/null 2>&1 || true
+"$bin" zone import "$origin" "$ZONE" --api "$api" --wait --timeout 600s >&2
+wait "$pid"
