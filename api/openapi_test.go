@@ -42,7 +42,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi %q, want 3.x", doc.OpenAPI)
 	}
-	s, err := New(Options{Store: &fakeStore{}})
+	s, err := New(Options{Store: &fakeStore{}, HealthChecks: &fakeHealthChecks{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,9 @@ type Options struct {
 	// 53's REST-XML API, package api/route53). It does its own
 	// authentication (SigV4): bearer tokens do not apply there.
 	Route53 http.Handler
+	// HealthChecks, if not nil, serves /v1/healthchecks (package
+	// healthcheck's Service satisfies it).
+	HealthChecks HealthCheckService
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -124,6 +127,7 @@ func (s *Server) register() {
 	e.GET("/v1/zones/:zoneId/zonefile", s.exportZoneFile)
 	e.GET("/v1/changes/:changeId", s.getChange)
 	e.GET("/v1/openapi.json", s.openAPI)
+	s.registerHealthChecks(json)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

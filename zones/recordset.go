@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -21,6 +22,17 @@ const (
 // ParseRecordSet validates rs for the zone origin (canonical) and returns the
 // normalised set with its parsed records. The error names the field at fault.
 func ParseRecordSet(rs RecordSet, origin string) (*Set, error) {
+	return parseRecordSet(rs, origin, true)
+}
+
+// DecodeRecordSet is ParseRecordSet for record sets read back from the store,
+// which were validated when written: it skips the checks that cost a second
+// parse of every value.
+func DecodeRecordSet(rs RecordSet, origin string) (*Set, error) {
+	return parseRecordSet(rs, origin, false)
+}
+
+func parseRecordSet(rs RecordSet, origin string, check bool) (*Set, error) {
 	name, err := CanonicalName(rs.Name)
 	if err != nil {
 		return nil, fmt.Errorf("name: %v", err)
@@ -79,7 +91,7 @@ func ParseRecordSet(rs RecordSet, origin string) (*Set, error) {
 	}
 	seen := make(map[string]bool, len(rs.Values))
 	for i, v := range rs.Values {
-		rr, err := parseValue(name, uint32(ttl), tname, qtype, v)
+		rr, err := parseValue(name, uint32(ttl), tname, qtype, v, check)
 		if err != nil {
 			return nil, fmt.Errorf("values[%d]: %v", i, err)
 		}
@@ -94,7 +106,7 @@ func ParseRecordSet(rs RecordSet, origin string) (*Set, error) {
 	return s, nil
 }
 
-func parseValue(name string, ttl uint32, tname string, qtype uint16, v string) (dns.RR, error) {
+func parseValue(name string, ttl uint32, tname string, qtype uint16, v string, check bool) (dns.RR, error) {
 	if strings.TrimSpace(v) == "" {
 		return nil, fmt.Errorf("empty value")
 	}
@@ -111,8 +123,10 @@ func parseValue(name string, ttl uint32, tname string, qtype uint16, v string) (
 	if rr == nil || rr.Header().Rrtype != qtype {
 		return nil, fmt.Errorf("value %q is not valid %s data", v, tname)
 	}
-	if err := checkRR(rr); err != nil {
-		return nil, fmt.Errorf("value %q: %v", v, err)
+	if check {
+		if err := checkRR(rr); err != nil {
+			return nil, fmt.Errorf("value %q: %v", v, err)
+		}
 	}
 	canonicaliseRR(rr)
 	return rr, nil
@@ -125,6 +139,9 @@ func checkRR(rr dns.RR) error {
 	}
 	// miekg/dns accepts records with missing data (as dynamic updates use
 	// them); such a record prints as text that does not parse back.
+	if _, isNull := rr.(*dns.NULL); isNull {
+		return nil
+	}
 	if _, err := dns.NewRR(rr.String()); err != nil {
 		return fmt.Errorf("incomplete record data")
 	}
@@ -158,8 +175,11 @@ func cleanParseError(err error) string {
 
 // RdataString returns the presentation form of rr's data.
 func RdataString(rr dns.RR) string {
-	if u, ok := rr.(*dns.RFC3597); ok {
-		return `\# ` + strconv.Itoa(len(u.Rdata)/2) + " " + u.Rdata
+	switch u := rr.(type) {
+	case *dns.RFC3597:
+		return strings.TrimSpace(`\# ` + strconv.Itoa(len(u.Rdata)/2) + " " + u.Rdata)
+	case *dns.NULL: // miekg/dns prints NULL as a comment; use RFC 3597's form
+		return strings.TrimSpace(`\# ` + strconv.Itoa(len(u.Data)) + " " + hex.EncodeToString([]byte(u.Data)))
 	}
 	s := rr.String()
 	// name TAB ttl TAB class TAB type TAB rdata

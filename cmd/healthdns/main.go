@@ -112,6 +112,8 @@ func (c *cli) run(args []string) int {
 		return 0
 	case arg == "zone" || arg == "record" || arg == "change":
 		return c.runGroup(arg, args[1:])
+	case arg == "healthcheck":
+		return c.healthcheckMain(args[1:])
 	default:
 		fmt.Fprintf(c.stderr, "healthdns: unknown command %q (see healthdns help)\n", arg)
 		return 2

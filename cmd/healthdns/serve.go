@@ -302,14 +302,20 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	}
 	syncer := etcdstore.NewSyncer(etcdstore.SyncerOptions{
 		Client: cli, Mirror: mirror, Logger: logger.With("part", "sync"),
-		OnDelta: func(rev int64, d []zones.ZoneDelta) { table.Apply(d) },
+		CachePath: filepath.Join(c.dataDir, "cache", "zones.json"),
+		OnDelta: func(rev int64, d []zones.ZoneDelta) {
+			if err := table.Apply(d); err != nil {
+				// The old snapshot keeps answering; the next full sync retries.
+				logger.Error("could not apply a change to the answer snapshot; serving the previous one", "revision", rev, "err", err)
+			}
+		},
 		OnRevision: func(rev int64) {
 			if registration != nil {
 				registration.Serving(rev)
 			}
 		},
 	})
-	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers})
+	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers, Reachable: syncer.Reachable})
 
 	var shuttingDown atomic.Bool
 	ready := func() bool { return mirror.Synced() && !shuttingDown.Load() }

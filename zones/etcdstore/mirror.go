@@ -15,8 +15,11 @@ type Mirror struct {
 	zones  map[string]*zoneData // by id
 	byName map[string]string    // zone name -> id
 	rev    int64                // highest data revision applied
-	synced bool
-	cond   *sync.Cond
+	synced bool                 // serving data: synced from etcd, or loaded from the local cache
+	// fromCache: the data came from the local cache and etcd has not been
+	// reached since.
+	fromCache bool
+	cond      *sync.Cond
 }
 
 // zoneData is one zone in the Mirror.
@@ -111,7 +114,16 @@ func (m *Mirror) Revision() int64 {
 	return m.rev
 }
 
-// Synced reports whether a first full sync has completed.
+// FromCache reports whether the Mirror serves the local cache because etcd
+// has not been reached since the start.
+func (m *Mirror) FromCache() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.fromCache
+}
+
+// Synced reports whether the Mirror has data to serve: a full sync has
+// completed, or the local cache was loaded.
 func (m *Mirror) Synced() bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()

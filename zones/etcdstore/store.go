@@ -39,6 +39,9 @@ type Options struct {
 	ChunkBytes int
 	// RequestTimeout bounds each etcd call (default 5s).
 	RequestTimeout time.Duration
+	// Reachable, if set, tells whether etcd answered its last probe; writes
+	// fail at once with ServiceUnavailable while it says no.
+	Reachable func() bool
 }
 
 // Store reads zones from its Mirror and writes them to etcd.
@@ -273,8 +276,11 @@ func (s *Store) CreateZone(ctx context.Context, req zones.CreateZoneRequest) (zo
 // looking for the change record: the change is reported applied only if it
 // was, and retried only if it was not.
 func (s *Store) commit(ctx context.Context, cid string, cmps []clientv3.Cmp, thens []clientv3.Op) (int64, error) {
+	if err := s.checkReachable(); err != nil {
+		return 0, err
+	}
 	cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(changeKey(cid)), "=", 0))
-	deadline := time.Now().Add(3 * s.o.RequestTimeout)
+	deadline := time.Now().Add(2 * s.o.RequestTimeout)
 	for {
 		c, cancel := s.ctx(ctx)
 		resp, err := s.cli.Txn(c).If(cmps...).Then(thens...).Commit()
@@ -304,6 +310,14 @@ func (s *Store) commit(ctx context.Context, cid string, cmps []clientv3.Cmp, the
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// checkReachable fails fast while etcd is known to be away.
+func (s *Store) checkReachable() error {
+	if s.o.Reachable != nil && !s.o.Reachable() {
+		return &zones.Error{Code: zones.CodeServiceUnavailable, Message: "the data store (etcd) is unreachable; DNS keeps answering from its last data, retry the request later"}
+	}
+	return nil
 }
 
 // changeApplied looks for the change record cid.
@@ -542,6 +556,9 @@ func (s *Store) ImportZoneFile(ctx context.Context, zoneID string, r io.Reader, 
 // writeBlobs writes sets as JSON chunks of at most ChunkBytes under a blob
 // generation nobody references yet, one put per request.
 func (s *Store) writeBlobs(ctx context.Context, zid, gen string, sets []*zones.Set) (int, error) {
+	if err := s.checkReachable(); err != nil {
+		return 0, err
+	}
 	var buf bytes.Buffer
 	chunk := 0
 	flush := func() error {
@@ -771,4 +788,75 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// UpdateZoneComment sets a zone's comment.
+func (s *Store) UpdateZoneComment(ctx context.Context, id, comment string) (zones.Zone, error) {
+	if len(comment) > 256 {
+		return zones.Zone{}, zones.Errorf(zones.CodeInvalidInput, "comment: at most 256 characters")
+	}
+	return s.updateMeta(ctx, id, func(m *zoneMeta) error { m.Comment = comment; return nil })
+}
+
+// ChangeZoneTags adds (or replaces) and removes tags of a zone, as Route 53's
+// ChangeTagsForResource does: at most 50 tags, keys up to 128 and values up
+// to 256 characters.
+func (s *Store) ChangeZoneTags(ctx context.Context, id string, add map[string]string, remove []string) (zones.Zone, error) {
+	return s.updateMeta(ctx, id, func(m *zoneMeta) error {
+		tags := make(map[string]string, len(m.Tags)+len(add))
+		for k, v := range m.Tags {
+			tags[k] = v
+		}
+		for _, k := range remove {
+			delete(tags, k)
+		}
+		for k, v := range add {
+			if k == "" || len(k) > 128 {
+				return zones.Errorf(zones.CodeInvalidInput, "tag key %q: 1 to 128 characters", k)
+			}
+			if len(v) > 256 {
+				return zones.Errorf(zones.CodeInvalidInput, "tag %q: value longer than 256 characters", k)
+			}
+			tags[k] = v
+		}
+		if len(tags) > 50 {
+			return zones.Errorf(zones.CodeInvalidInput, "tags: at most 50 per zone, got %d", len(tags))
+		}
+		m.Tags = tags
+		return nil
+	})
+}
+
+// updateMeta applies f to the zone's metadata with a compare-and-swap on it.
+func (s *Store) updateMeta(ctx context.Context, id string, f func(*zoneMeta) error) (zones.Zone, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		c, cancel := s.ctx(ctx)
+		resp, err := s.cli.Get(c, metaKey(id))
+		cancel()
+		if err != nil {
+			return zones.Zone{}, storeErr("read zone", err)
+		}
+		if len(resp.Kvs) == 0 {
+			return zones.Zone{}, noZone(id)
+		}
+		var m zoneMeta
+		if err := json.Unmarshal(resp.Kvs[0].Value, &m); err != nil {
+			return zones.Zone{}, fmt.Errorf("decode zone %s: %w", id, err)
+		}
+		if err := f(&m); err != nil {
+			return zones.Zone{}, err
+		}
+		c, cancel = s.ctx(ctx)
+		tr, err := s.cli.Txn(c).If(clientv3.Compare(clientv3.ModRevision(metaKey(id)), "=", resp.Kvs[0].ModRevision)).
+			Then(clientv3.OpPut(metaKey(id), mustJSON(m))).Commit()
+		cancel()
+		if err != nil {
+			return zones.Zone{}, storeErr("update zone", err)
+		}
+		if tr.Succeeded {
+			s.waitMirror(ctx, tr.Header.Revision)
+			return s.GetZone(ctx, id)
+		}
+	}
+	return zones.Zone{}, zones.Errorf(zones.CodePriorRequestNotComplete, "the zone is being changed by other requests; retry")
 }

@@ -332,3 +332,99 @@ func TestChangeInsyncFollowsNodes(t *testing.T) {
 		t.Fatalf("unknown change: %v", err)
 	}
 }
+
+func TestZoneCommentAndTags(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{})
+	z := mustCreate(t, n.store, "tags.test")
+	ctx := context.Background()
+	got, err := n.store.UpdateZoneComment(ctx, z.ID, "hello")
+	if err != nil || got.Comment != "hello" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	got, err = n.store.ChangeZoneTags(ctx, z.ID, map[string]string{"env": "prod", "team": "dns"}, nil)
+	if err != nil || len(got.Tags) != 2 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	got, err = n.store.ChangeZoneTags(ctx, z.ID, nil, []string{"env"})
+	if err != nil || len(got.Tags) != 1 || got.Tags["team"] != "dns" || got.Comment != "hello" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, err := n.store.ChangeZoneTags(ctx, z.ID, map[string]string{"": "x"}, nil); zones.CodeOf(err) != zones.CodeInvalidInput {
+		t.Fatalf("empty key: %v", err)
+	}
+	if _, err := n.store.UpdateZoneComment(ctx, "ZNOSUCHZONE000000000", "x"); zones.CodeOf(err) != zones.CodeNoSuchHostedZone {
+		t.Fatalf("missing zone: %v", err)
+	}
+}
+
+func TestLocalCopyServesWhileEtcdIsAway(t *testing.T) {
+	cluster, cli := etcdtest.Start(t)
+	cache := t.TempDir() + "/cache/zones.json"
+	mirror := etcdstore.NewMirror()
+	ctx, cancel := context.WithCancel(context.Background())
+	sy := etcdstore.NewSyncer(etcdstore.SyncerOptions{Client: cli, Mirror: mirror, CachePath: cache, CacheInterval: 20 * time.Millisecond})
+	done := make(chan struct{})
+	go func() { defer close(done); sy.Run(ctx) }()
+	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror})
+	waitUntil(t, mirror.Synced)
+	z := mustCreate(t, store, "static.test")
+	if _, err := store.ChangeRecordSets(ctx, z.ID, zones.ChangeBatch{Changes: []zones.Change{upsert("www.static.test", "A", "192.0.2.1")}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the syncer saves its copy on the way out
+	<-done
+	cluster.Stop()
+
+	// A node starting while etcd is down serves the local copy.
+	var mu sync.Mutex
+	var got []zones.ZoneDelta
+	m2 := etcdstore.NewMirror()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	sy2 := etcdstore.NewSyncer(etcdstore.SyncerOptions{Client: cli, Mirror: m2, CachePath: cache,
+		OnDelta: func(_ int64, d []zones.ZoneDelta) { mu.Lock(); got = append(got, d...); mu.Unlock() }})
+	done2 := make(chan struct{})
+	go func() { defer close(done2); sy2.Run(ctx2) }()
+	defer func() { cancel2(); <-done2 }()
+	waitUntil(t, m2.Synced)
+	if !m2.FromCache() {
+		t.Fatal("mirror should say it serves the local copy")
+	}
+	if st := sy2.Status(); st.State != etcdstore.StateLocalCopy {
+		t.Fatalf("state %q", st.State)
+	}
+	s2 := etcdstore.New(etcdstore.Options{Client: cli, Mirror: m2, Reachable: sy2.Reachable})
+	if zz, err := s2.GetZone(ctx2, z.ID); err != nil || zz.RecordSetCount != 3 {
+		t.Fatalf("zone from the local copy: %+v %v", zz, err)
+	}
+	mu.Lock()
+	n := len(got)
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d deltas from the local copy, want 1", n)
+	}
+	// Writes fail fast with ServiceUnavailable while etcd is away.
+	waitUntil(t, func() bool { return !sy2.Reachable() })
+	if _, err := s2.ChangeRecordSets(ctx2, z.ID, zones.ChangeBatch{Changes: []zones.Change{upsert("x.static.test", "A", "192.0.2.2")}}, ""); zones.CodeOf(err) != zones.CodeServiceUnavailable {
+		t.Fatalf("write with etcd away: %v", err)
+	}
+	// etcd returns: the node resyncs without a restart.
+	cluster.Restart(t)
+	waitUntil(t, func() bool { return !m2.FromCache() && sy2.Status().State == etcdstore.StateInSync })
+	waitUntil(t, sy2.Reachable)
+	if _, err := s2.ChangeRecordSets(ctx2, z.ID, zones.ChangeBatch{Changes: []zones.Change{upsert("x.static.test", "A", "192.0.2.2")}}, ""); err != nil {
+		t.Fatalf("write after etcd returned: %v", err)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 20s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -22,6 +24,9 @@ const (
 	StateInSync      = "in sync"
 	StateCatchingUp  = "catching up"
 	StateUnreachable = "etcd unreachable"
+	// StateLocalCopy: etcd has not been reached since the start; the node
+	// serves the copy of its last data kept in its data directory.
+	StateLocalCopy = "serving local copy"
 )
 
 // SyncStatus is what /healthz reports of the sync with etcd.
@@ -30,6 +35,10 @@ type SyncStatus struct {
 	Since     time.Time `json:"since"`
 	Revision  int64     `json:"revision"`
 	LastError string    `json:"lastError,omitempty"`
+	// EtcdReachable is the result of the last probe of etcd (every second);
+	// UnreachableSince is when probes started failing.
+	EtcdReachable    bool       `json:"etcdReachable"`
+	UnreachableSince *time.Time `json:"unreachableSince,omitempty"`
 }
 
 // SyncerOptions configure a Syncer.
@@ -44,14 +53,20 @@ type SyncerOptions struct {
 	OnRevision func(rev int64)
 	// PageSize is the number of keys per read while listing (default 500).
 	PageSize int64
+	// CachePath, if set, is where the Mirror is saved (atomically, at most
+	// every CacheInterval) and loaded from at start, so that the node
+	// answers with its last data while etcd is away.
+	CachePath     string
+	CacheInterval time.Duration // default 5s
 }
 
 // Syncer keeps a Mirror equal to etcd by list-then-watch.
 type Syncer struct {
-	o      SyncerOptions
-	log    *slog.Logger
-	mu     sync.Mutex
-	status SyncStatus
+	o         SyncerOptions
+	log       *slog.Logger
+	mu        sync.Mutex
+	status    SyncStatus
+	reachable atomic.Bool
 }
 
 // NewSyncer returns a Syncer; Run starts it.
@@ -62,7 +77,9 @@ func NewSyncer(o SyncerOptions) *Syncer {
 	if o.PageSize == 0 {
 		o.PageSize = 500
 	}
-	return &Syncer{o: o, log: o.Logger, status: SyncStatus{State: StateStarting, Since: time.Now()}}
+	s := &Syncer{o: o, log: o.Logger, status: SyncStatus{State: StateStarting, Since: time.Now()}}
+	s.reachable.Store(true) // until the first probe says otherwise
+	return s
 }
 
 // Status returns the sync state.
@@ -71,7 +88,46 @@ func (s *Syncer) Status() SyncStatus {
 	defer s.mu.Unlock()
 	st := s.status
 	st.Revision = s.o.Mirror.Revision()
+	if st.EtcdReachable = s.reachable.Load(); st.EtcdReachable {
+		st.UnreachableSince = nil
+	}
 	return st
+}
+
+// Reachable reports whether the last probe of etcd succeeded.
+func (s *Syncer) Reachable() bool { return s.reachable.Load() }
+
+// probeLoop checks every second that etcd answers a linearizable read, so
+// that /healthz and the API can tell an outage without waiting on a watch.
+func (s *Syncer) probeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := s.o.Client.Get(c, Root+"probe", clientv3.WithCountOnly())
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		ok := err == nil
+		if was := s.reachable.Swap(ok); was != ok {
+			s.mu.Lock()
+			if !ok {
+				now := time.Now()
+				s.status.UnreachableSince = &now
+				s.log.Warn("etcd unreachable; DNS answers from the last data", "err", err)
+			} else {
+				s.status.UnreachableSince = nil
+				s.log.Info("etcd reachable again")
+			}
+			s.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Syncer) setState(state string, err error) {
@@ -90,9 +146,32 @@ func (s *Syncer) setState(state string, err error) {
 // Run lists and watches until ctx ends. Errors are retried with backoff; the
 // Mirror keeps serving its last data meanwhile.
 func (s *Syncer) Run(ctx context.Context) error {
+	probed := make(chan struct{})
+	defer func() { <-probed }()
+	go func() { defer close(probed); s.probeLoop(ctx) }()
+	if s.o.CachePath != "" {
+		saved := make(chan struct{})
+		defer func() { <-saved }()
+		go func() { defer close(saved); s.saveLoop(ctx) }()
+	}
 	backoff := 100 * time.Millisecond
+	triedCache := false
 	for ctx.Err() == nil {
-		rev, err := s.fullSync(ctx)
+		timeout := 10 * time.Second
+		if !triedCache && s.o.CachePath != "" {
+			timeout = 2 * time.Second // at start, don't keep the local copy waiting
+		}
+		rev, err := s.fullSync(ctx, timeout)
+		if err != nil && !triedCache && s.o.CachePath != "" {
+			triedCache = true
+			if crev, deltas, cerr := s.loadCache(s.o.CachePath); cerr == nil {
+				s.emit(crev, deltas)
+				s.setState(StateLocalCopy, err)
+				s.log.Warn("etcd unreachable at start: serving the local copy of the last data", "path", s.o.CachePath, "revision", crev, "zones", len(deltas), "err", err)
+			} else if !errors.Is(cerr, os.ErrNotExist) {
+				s.log.Error("local copy unusable", "path", s.o.CachePath, "err", cerr)
+			}
+		}
 		if err == nil {
 			backoff = 100 * time.Millisecond
 			s.setState(StateInSync, nil)
@@ -104,6 +183,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 		state := StateCatchingUp
 		if isUnavailable(err) {
 			state = StateUnreachable
+		}
+		if s.o.Mirror.FromCache() {
+			state = StateLocalCopy
 		}
 		s.setState(state, err)
 		s.log.Warn("etcd sync interrupted; serving last data and retrying", "err", err, "retry_in", backoff)
@@ -118,7 +200,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 
 // fullSync reads the whole data prefix at one revision into a new set of
 // zones and swaps it into the Mirror.
-func (s *Syncer) fullSync(ctx context.Context) (int64, error) {
+func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, error) {
 	cli := s.o.Client
 	metas := map[string]zoneMeta{}
 	heads := map[string]head{}
@@ -132,7 +214,9 @@ func (s *Syncer) fullSync(ctx context.Context) (int64, error) {
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
 		}
-		resp, err := cli.Get(ctx, key, opts...)
+		c, cancel := context.WithTimeout(ctx, timeout)
+		resp, err := cli.Get(c, key, opts...)
+		cancel()
 		if err != nil {
 			return 0, fmt.Errorf("list %s: %w", DataPrefix, err)
 		}
@@ -210,15 +294,47 @@ func (s *Syncer) fullSync(ctx context.Context) (int64, error) {
 		deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name, Reset: true, Put: z.allSets()})
 	}
 	m.zones, m.byName = built, byName
-	if rev > m.rev {
+	if rev > m.rev || m.fromCache {
 		m.rev = rev
 	}
-	m.synced = true
+	m.synced, m.fromCache = true, false
 	m.cond.Broadcast()
 	m.mu.Unlock()
 	s.emit(rev, deltas)
 	s.log.Info("synced zones from etcd", "zones", len(built), "revision", rev)
 	return rev, nil
+}
+
+// saveLoop writes the local cache after changes, at most every CacheInterval.
+func (s *Syncer) saveLoop(ctx context.Context) {
+	every := s.o.CacheInterval
+	if every == 0 {
+		every = 5 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var saved int64 = -1
+	save := func() {
+		m := s.o.Mirror
+		if !m.Synced() || m.FromCache() || m.Revision() == saved {
+			return
+		}
+		rev := m.Revision()
+		if err := m.SaveCache(s.o.CachePath); err != nil {
+			s.log.Error("could not save the local copy", "path", s.o.CachePath, "err", err)
+			return
+		}
+		saved = rev
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			save()
+			return
+		case <-t.C:
+			save()
+		}
+	}
 }
 
 func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
@@ -233,7 +349,7 @@ func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
 // putAll adds record sets read from etcd to z.
 func (s *Syncer) putAll(z *zoneData, rss []zones.RecordSet) {
 	for _, rs := range rss {
-		set, err := zones.ParseRecordSet(rs, z.meta.Name)
+		set, err := zones.DecodeRecordSet(rs, z.meta.Name)
 		if err != nil {
 			s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
 			continue
@@ -251,7 +367,7 @@ func (s *Syncer) applyOps(z *zoneData, ops []logOp) (put []*zones.Set, del []zon
 			del = append(del, k)
 			continue
 		}
-		set, err := zones.ParseRecordSet(op.Set, z.meta.Name)
+		set, err := zones.DecodeRecordSet(op.Set, z.meta.Name)
 		if err != nil {
 			s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", op.Set.Name, "type", op.Set.Type, "err", err)
 			continue
@@ -269,7 +385,9 @@ func loadBlobs(ctx context.Context, cli *clientv3.Client, zid, gen string, rev i
 	key := prefix
 	var out []zones.RecordSet
 	for {
-		resp, err := cli.Get(ctx, key, clientv3.WithRange(end), clientv3.WithLimit(4), clientv3.WithRev(rev))
+		c, cancel := context.WithTimeout(ctx, 30*time.Second)
+		resp, err := cli.Get(c, key, clientv3.WithRange(end), clientv3.WithLimit(4), clientv3.WithRev(rev))
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("read blobs %s: %w", prefix, err)
 		}

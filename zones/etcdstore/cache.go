@@ -1,0 +1,119 @@
+package etcdstore
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/healthdns/healthdns/zones"
+)
+
+// The local cache is this node's copy of its last Mirror, kept in the data
+// directory so that a node started while etcd is away still answers with
+// its last data (static stability). It is written atomically (temp file,
+// fsync, rename) and only read at start, before the first sync.
+
+type cacheFile struct {
+	Version  int         `json:"version"`
+	Revision int64       `json:"revision"`
+	SavedAt  time.Time   `json:"savedAt"`
+	Zones    []cacheZone `json:"zones"`
+}
+
+type cacheZone struct {
+	Meta    zoneMeta          `json:"meta"`
+	Head    head              `json:"head"`
+	HeadRev int64             `json:"headRev"`
+	Sets    []zones.RecordSet `json:"sets"`
+}
+
+// SaveCache writes the Mirror to path atomically.
+func (m *Mirror) SaveCache(path string) error {
+	m.mu.RLock()
+	cf := cacheFile{Version: 1, Revision: m.rev, SavedAt: time.Now().UTC()}
+	type zs struct {
+		z    cacheZone
+		sets []*zones.Set
+	}
+	var all []zs
+	for _, z := range m.zones {
+		if z.meta.ID == "" {
+			continue
+		}
+		all = append(all, zs{cacheZone{Meta: z.meta, Head: z.head, HeadRev: z.headRev}, z.allSets()})
+	}
+	m.mu.RUnlock()
+	for _, e := range all {
+		e.z.Sets = make([]zones.RecordSet, 0, len(e.sets))
+		for _, s := range e.sets {
+			e.z.Sets = append(e.z.Sets, s.RecordSet)
+		}
+		cf.Zones = append(cf.Zones, e.z)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".cache-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := json.NewEncoder(w).Encode(cf); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// loadCache fills an unsynced Mirror from path and returns the deltas that
+// hand the data to the responder, and the cached revision.
+func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	var cf cacheFile
+	if err := json.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&cf); err != nil {
+		return 0, nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	if cf.Version != 1 {
+		return 0, nil, fmt.Errorf("%s: unknown cache version %d", path, cf.Version)
+	}
+	built := make(map[string]*zoneData, len(cf.Zones))
+	byName := make(map[string]string, len(cf.Zones))
+	var deltas []zones.ZoneDelta
+	for _, cz := range cf.Zones {
+		z := newZoneData()
+		z.meta, z.head, z.headRev = cz.Meta, cz.Head, cz.HeadRev
+		s.putAll(z, cz.Sets)
+		built[cz.Meta.ID] = z
+		byName[cz.Meta.Name] = cz.Meta.ID
+		deltas = append(deltas, zones.ZoneDelta{ZoneID: cz.Meta.ID, Origin: cz.Meta.Name, Reset: true, Put: z.allSets()})
+	}
+	m := s.o.Mirror
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.synced {
+		return 0, nil, fmt.Errorf("already synced from etcd")
+	}
+	m.zones, m.byName, m.rev = built, byName, cf.Revision
+	m.synced, m.fromCache = true, true
+	m.cond.Broadcast()
+	return cf.Revision, deltas, nil
+}
