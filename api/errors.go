@@ -64,10 +64,11 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case zones.CodePriorRequestNotComplete:
 		return http.StatusBadRequest // Route 53's status for it
-	case zones.CodeNoSuchHostedZone, zones.CodeNoSuchChange, zones.CodeNoSuchHealthCheck:
+	case zones.CodeNoSuchHostedZone, zones.CodeNoSuchChange, zones.CodeNoSuchHealthCheck, zones.CodeNoSuchCidrCollection:
 		return http.StatusNotFound
 	case zones.CodeHostedZoneAlreadyExists, zones.CodeHostedZoneNotEmpty,
-		zones.CodeHealthCheckAlreadyExists, zones.CodeHealthCheckInUse:
+		zones.CodeHealthCheckAlreadyExists, zones.CodeHealthCheckInUse,
+		zones.CodeCidrCollectionAlreadyExists, zones.CodeCidrCollectionInUse, zones.CodeCidrCollectionVersionMismatch:
 		return http.StatusConflict
 	case zones.CodeThrottling:
 		return http.StatusTooManyRequests

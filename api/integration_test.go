@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -305,4 +306,91 @@ func TestIntegrationZoneFileLimits(t *testing.T) {
 	if after := export(t, ts, z.ID); after != before {
 		t.Error("a rejected import changed the zone")
 	}
+}
+
+func TestIntegrationCidrCollections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded etcd: not in -short")
+	}
+	_, cli := etcdtest.Start(t)
+	mirror := etcdstore.NewMirror()
+	cidr := &etcdstore.CIDRTable{}
+	ctx, cancel := context.WithCancel(context.Background())
+	syncer := etcdstore.NewSyncer(etcdstore.SyncerOptions{Client: cli, Mirror: mirror, CIDR: cidr})
+	done := make(chan struct{})
+	go func() { defer close(done); syncer.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	poll(t, "the mirror to sync", mirror.Synced)
+	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, CIDR: cidr})
+	ts := newTestServer(t, Options{Store: store, Cidr: store})
+
+	var coll zones.CidrCollection
+	status := ts.doJSON(t, "POST", "/v1/cidrcollections", `{"name":"clients","locations":[{"name":"east","cidrs":["198.51.100.0/24"]},{"name":"west","cidrs":["203.0.113.7/24"]}]}`, &coll)
+	if status != 201 || coll.ID == "" || coll.Locations[1].CIDRs[0] != "203.0.113.0/24" {
+		t.Fatalf("create: %d %+v", status, coll)
+	}
+	if status := ts.doJSON(t, "POST", "/v1/cidrcollections", `{"name":"clients","locations":[{"name":"x","cidrs":["192.0.2.0/24"]}]}`, nil); status != 409 {
+		t.Fatalf("duplicate name: %d", status)
+	}
+	if status := ts.doJSON(t, "POST", "/v1/cidrcollections", `{"name":"bad","locations":[{"name":"x","cidrs":["300.1.1.0/24"]}]}`, nil); status != 400 {
+		t.Fatalf("bad block: %d", status)
+	}
+	if loc, bits, ok := cidr.Lookup(coll.ID, netip.MustParseAddr("203.0.113.9")); !ok || loc != "west" || bits != 24 {
+		t.Fatalf("lookup: %s %d %v", loc, bits, ok)
+	}
+	// A record set routing to the collection keeps it from being deleted.
+	z, _, err := store.CreateZone(context.Background(), zones.CreateZoneRequest{Name: "cidr.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl := int64(60)
+	b := zones.ChangeBatch{Changes: []zones.Change{{Action: zones.ActionCreate, RecordSet: zones.RecordSet{Name: "www.cidr.test", Type: "A", TTL: &ttl,
+		Values: []string{"192.0.2.1"}, SetIdentifier: "east", CidrRouting: &zones.CidrRouting{CollectionID: coll.ID, LocationName: "nowhere"}}}}}
+	if _, err := store.ChangeRecordSets(context.Background(), z.ID, b, ""); zones.CodeOf(err) != zones.CodeInvalidChangeBatch {
+		t.Fatalf("unknown location: %v", err)
+	}
+	b.Changes[0].RecordSet.CidrRouting.LocationName = "east"
+	if _, err := store.ChangeRecordSets(context.Background(), z.ID, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	if status := ts.doJSON(t, "DELETE", "/v1/cidrcollections/"+coll.ID, "", nil); status != 409 {
+		t.Fatalf("delete in use: %d", status)
+	}
+	if status := ts.doJSON(t, "PUT", "/v1/cidrcollections/"+coll.ID, `{"locations":[{"name":"west","cidrs":["203.0.113.0/24"]}]}`, nil); status != 409 {
+		t.Fatalf("removing a used location: %d", status)
+	}
+	var upd zones.CidrCollection
+	if status := ts.doJSON(t, "PUT", "/v1/cidrcollections/"+coll.ID, `{"locations":[{"name":"east","cidrs":["198.51.0.0/16"]}]}`, &upd); status != 200 || upd.Version != 2 {
+		t.Fatalf("update: %d %+v", status, upd)
+	}
+	if loc, bits, ok := cidr.Lookup(coll.ID, netip.MustParseAddr("198.51.7.1")); !ok || loc != "east" || bits != 16 {
+		t.Fatalf("lookup after update: %s %d %v", loc, bits, ok)
+	}
+	b.Changes[0].Action = zones.ActionDelete
+	if _, err := store.ChangeRecordSets(context.Background(), z.ID, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	if status := ts.doJSON(t, "DELETE", "/v1/cidrcollections/"+coll.ID, "", nil); status != 200 {
+		t.Fatalf("delete: %d", status)
+	}
+	if status := ts.doJSON(t, "GET", "/v1/cidrcollections/"+coll.ID, "", nil); status != 404 {
+		t.Fatalf("get deleted: %d", status)
+	}
+}
+
+// doJSON sends body (JSON text, "" for none) without a token and decodes a
+// 2xx reply into out; it returns the status.
+func (ts *testServer) doJSON(t *testing.T, method, path, body string, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := ts.do(t, method, path, "", rd)
+	if out != nil && r.status/100 == 2 {
+		if err := json.Unmarshal(r.body, out); err != nil {
+			t.Fatalf("%s %s: %v; body %s", method, path, err, r.body)
+		}
+	}
+	return r.status
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/healthdns/healthdns/zones/etcdstore"
 	"net/http"
 	"regexp"
 	"slices"
@@ -42,7 +43,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi %q, want 3.x", doc.OpenAPI)
 	}
-	s, err := New(Options{Store: &fakeStore{}, HealthChecks: &fakeHealthChecks{}})
+	s, err := New(Options{Store: &fakeStore{}, HealthChecks: &fakeHealthChecks{}, Cidr: (*etcdstore.Store)(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,8 @@ type Options struct {
 	// HealthChecks, if not nil, serves /v1/healthchecks (package
 	// healthcheck's Service satisfies it).
 	HealthChecks HealthCheckService
+	// Cidr, if not nil, serves /v1/cidrcollections.
+	Cidr CidrService
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -128,6 +130,7 @@ func (s *Server) register() {
 	e.GET("/v1/changes/:changeId", s.getChange)
 	e.GET("/v1/openapi.json", s.openAPI)
 	s.registerHealthChecks(json)
+	s.registerCidr(json)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

@@ -296,6 +296,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	mirror := etcdstore.NewMirror()
 	table := dnsserver.NewTable()
+	cidr := &etcdstore.CIDRTable{}
 	var registration *etcdstore.Node
 	if roles.dns {
 		registration = etcdstore.NewNode(etcdstore.NodeOptions{Client: cli, NodeID: id, Logger: logger, TTL: c.nodeTTL})
@@ -303,6 +304,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	syncer := etcdstore.NewSyncer(etcdstore.SyncerOptions{
 		Client: cli, Mirror: mirror, Logger: logger.With("part", "sync"),
 		CachePath: filepath.Join(c.dataDir, "cache", "zones.json"),
+		CIDR:      cidr,
 		OnDelta: func(rev int64, d []zones.ZoneDelta) {
 			if err := table.Apply(d); err != nil {
 				// The old snapshot keeps answering; the next full sync retries.
@@ -315,7 +317,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 			}
 		},
 	})
-	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers, Reachable: syncer.Reachable})
+	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers, Reachable: syncer.Reachable, CIDR: cidr})
 
 	var shuttingDown atomic.Bool
 	ready := func() bool { return mirror.Synced() && !shuttingDown.Load() }
@@ -342,7 +344,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	var httpSrv *http.Server
 	if roles.api {
 		apiSrv, err := api.New(api.Options{
-			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens,
+			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store,
 			Ready:   ready,
 			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),

@@ -111,6 +111,8 @@ func NewID(prefix string) string {
 	return s.String()
 }
 
+var randRead = rand.Read
+
 // newGen returns a fresh blob generation name, ordered by time.
 func newGen() string {
 	return fmt.Sprintf("%016x-%s", time.Now().UnixNano(), NewID("G")[1:9])

@@ -39,6 +39,9 @@ type Options struct {
 	ChunkBytes int
 	// RequestTimeout bounds each etcd call (default 5s).
 	RequestTimeout time.Duration
+	// CIDR is the table of CIDR collections the Syncer keeps (required for
+	// the CIDR collection methods and IP-based record sets).
+	CIDR *CIDRTable
 	// Reachable, if set, tells whether etcd answered its last probe; writes
 	// fail at once with ServiceUnavailable while it says no.
 	Reachable func() bool
@@ -72,6 +75,9 @@ func New(o Options) *Store {
 	}
 	if o.ChunkBytes == 0 {
 		o.ChunkBytes = 1 << 20
+	}
+	if o.CIDR == nil {
+		o.CIDR = &CIDRTable{}
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 5 * time.Second
@@ -434,6 +440,9 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 		}
 		if perr != nil {
 			return zones.ChangeInfo{}, perr
+		}
+		if err := s.checkCidrRefs(ops); err != nil {
+			return zones.ChangeInfo{}, err
 		}
 		if !zones.TouchesSOA(ops) && soa != nil {
 			ops = append(ops, zones.Op{Set: zones.NextSerial(soa)})

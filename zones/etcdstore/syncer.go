@@ -51,6 +51,8 @@ type SyncerOptions struct {
 	OnDelta func(rev int64, deltas []zones.ZoneDelta)
 	// OnRevision is told each data revision the Mirror reaches.
 	OnRevision func(rev int64)
+	// CIDR, if set, is kept equal to the CIDR collections in etcd.
+	CIDR *CIDRTable
 	// PageSize is the number of keys per read while listing (default 500).
 	PageSize int64
 	// CachePath, if set, is where the Mirror is saved (atomically, at most
@@ -206,6 +208,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 	heads := map[string]head{}
 	headRevs := map[string]int64{}
 	logs := map[string][]logEntry{}
+	colls := map[string]zones.CidrCollection{}
 	var rev int64
 	key := DataPrefix
 	end := clientv3.GetPrefixRangeEnd(DataPrefix)
@@ -239,6 +242,12 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 				}
 				zid := k[len(headPrefix):]
 				heads[zid], headRevs[zid] = h, kv.ModRevision
+			case strings.HasPrefix(k, cidrPrefix):
+				var c zones.CidrCollection
+				if err := json.Unmarshal(kv.Value, &c); err != nil {
+					return 0, fmt.Errorf("decode %s: %w", k, err)
+				}
+				colls[c.ID] = c
 			case strings.HasPrefix(k, logPrefix):
 				var e logEntry
 				if err := json.Unmarshal(kv.Value, &e); err != nil {
@@ -279,6 +288,9 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 			s.applyOps(z, e.Ops)
 		}
 		built[zid] = z
+	}
+	if s.o.CIDR != nil {
+		s.o.CIDR.set(colls)
 	}
 	m := s.o.Mirror
 	m.mu.Lock()
@@ -462,6 +474,20 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 		rev = max(rev, ev.Kv.ModRevision)
 		k := string(ev.Kv.Key)
 		switch {
+		case strings.HasPrefix(k, cidrPrefix):
+			if s.o.CIDR == nil {
+				continue
+			}
+			if ev.Type == clientv3.EventTypeDelete {
+				s.o.CIDR.del(k[len(cidrPrefix):])
+				continue
+			}
+			var c zones.CidrCollection
+			if err := json.Unmarshal(ev.Kv.Value, &c); err != nil {
+				s.log.Error("undecodable CIDR collection; skipped", "key", k, "err", err)
+				continue
+			}
+			s.o.CIDR.put(c)
 		case strings.HasPrefix(k, metaPrefix):
 			zid := k[len(metaPrefix):]
 			if ev.Type == clientv3.EventTypeDelete {
