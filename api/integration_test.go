@@ -394,3 +394,51 @@ func (ts *testServer) doJSON(t *testing.T, method, path, body string, out any) i
 	}
 	return r.status
 }
+
+func TestIntegrationAuditLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded etcd: not in -short")
+	}
+	_, cli := etcdtest.Start(t)
+	mirror := etcdstore.NewMirror()
+	ctx, cancel := context.WithCancel(context.Background())
+	syncer := etcdstore.NewSyncer(etcdstore.SyncerOptions{Client: cli, Mirror: mirror})
+	done := make(chan struct{})
+	go func() { defer close(done); syncer.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	poll(t, "the mirror to sync", mirror.Synced)
+	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror})
+	ts := newTestServer(t, Options{Store: store, Audit: store, Tokens: map[string]string{integrationToken: "alice"}})
+	start := time.Now().UTC()
+
+	z := createZone(t, ts, "audit.test", "")
+	batch := `{"comment":"first","changes":[{"action":"CREATE","recordSet":{"name":"www.audit.test","type":"A","ttl":60,"values":["192.0.2.1"]}}]}`
+	var ci changeInfoBody
+	ts.call(t, "POST", "/v1/zones/"+z.ID+"/rrsets", strings.NewReader(batch), 200, &ci)
+	ts.call(t, "POST", "/v1/zones/"+z.ID+"/rrsets", strings.NewReader(batch), 400, nil) // CREATE of an existing set
+	ts.call(t, "PUT", "/v1/zones/"+z.ID+"/zonefile", strings.NewReader("$ORIGIN audit.test.\n@ 60 SOA ns h 5 1 1 1 1\n"), 200, nil)
+
+	var list struct {
+		Entries     []zones.AuditEntry `json:"entries"`
+		IsTruncated bool               `json:"isTruncated"`
+	}
+	ts.call(t, "GET", "/v1/audit?since="+start.Format(time.RFC3339Nano), nil, 200, &list)
+	if len(list.Entries) != 4 {
+		t.Fatalf("%d audit entries, want 4: %+v", len(list.Entries), list.Entries)
+	}
+	ok, bad, imp := list.Entries[1], list.Entries[2], list.Entries[3]
+	if ok.Who != "alice" || ok.Status != 200 || ok.ChangeID != ci.ChangeInfo.ID || ok.Route != "/v1/zones/:zoneId/rrsets" || !strings.Contains(string(ok.Request), `"first"`) {
+		t.Fatalf("accepted batch entry: %+v", ok)
+	}
+	if bad.Status != 400 || bad.ErrorCode != zones.CodeInvalidChangeBatch || bad.ChangeID != "" {
+		t.Fatalf("refused batch entry: %+v", bad)
+	}
+	if imp.Request != nil || imp.BodyBytes == 0 || imp.Method != "PUT" {
+		t.Fatalf("zone file entry must record the size, not the file: %+v", imp)
+	}
+	ts.call(t, "GET", "/v1/audit?maxItems=1", nil, 200, &list)
+	if len(list.Entries) != 1 || !list.IsTruncated {
+		t.Fatalf("paging: %+v", list)
+	}
+	ts.call(t, "GET", "/v1/audit?since=yesterday", nil, 400, nil)
+}

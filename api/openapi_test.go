@@ -43,7 +43,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi %q, want 3.x", doc.OpenAPI)
 	}
-	s, err := New(Options{Store: &fakeStore{}, HealthChecks: &fakeHealthChecks{}, Cidr: (*etcdstore.Store)(nil)})
+	s, err := New(Options{Store: &fakeStore{}, HealthChecks: &fakeHealthChecks{}, Cidr: (*etcdstore.Store)(nil), Audit: (*etcdstore.Store)(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

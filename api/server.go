@@ -48,6 +48,8 @@ type Options struct {
 	HealthChecks HealthCheckService
 	// Cidr, if not nil, serves /v1/cidrcollections.
 	Cidr CidrService
+	// Audit, if not nil, records every /v1 write and serves GET /v1/audit.
+	Audit AuditLog
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -99,7 +101,7 @@ func New(opts Options) (*Server, error) {
 	e.Logger.SetOutput(io.Discard)
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(rewritePath)
-	e.Use(s.observe, s.recoverPanics, s.authenticate)
+	e.Use(s.observe, s.recoverPanics, s.authenticate, s.auditWrites)
 	s.echo = e
 	s.register()
 	for _, r := range e.Routes() {
@@ -131,6 +133,9 @@ func (s *Server) register() {
 	e.GET("/v1/openapi.json", s.openAPI)
 	s.registerHealthChecks(json)
 	s.registerCidr(json)
+	if s.opts.Audit != nil {
+		e.GET("/v1/audit", s.listAudit)
+	}
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

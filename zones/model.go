@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/miekg/dns"
@@ -172,4 +173,22 @@ type RecordSetPage struct {
 	NextName       string      `json:"nextName,omitempty"`
 	NextType       string      `json:"nextType,omitempty"`
 	NextIdentifier string      `json:"nextIdentifier,omitempty"`
+}
+
+// AuditEntry is one API write as the audit log keeps it (CloudTrail-like):
+// who made it, what it asked, when, and how it ended.
+type AuditEntry struct {
+	ID        string            `json:"id"`
+	Time      time.Time         `json:"time"`
+	Who       string            `json:"who"`
+	Method    string            `json:"method"`
+	Route     string            `json:"route"`
+	Path      string            `json:"path"`
+	Params    map[string]string `json:"params,omitempty"`
+	Request   json.RawMessage   `json:"request,omitempty"`
+	BodyBytes int64             `json:"bodyBytes,omitempty"`
+	Status    int               `json:"status"`
+	ErrorCode string            `json:"errorCode,omitempty"`
+	ChangeID  string            `json:"changeId,omitempty"`
+	Resource  string            `json:"resource,omitempty"`
 }

@@ -519,3 +519,26 @@ func (c *Client) ExportZoneFile(ctx context.Context, zoneID string, w io.Writer)
 	}
 	return nil
 }
+
+// AuditPage is one page of the audit log.
+type AuditPage struct {
+	Entries     []zones.AuditEntry `json:"entries"`
+	IsTruncated bool               `json:"isTruncated"`
+	NextSince   string             `json:"nextSince,omitempty"`
+}
+
+// ListAudit returns audit entries at or after since (RFC 3339; "" = all).
+func (c *Client) ListAudit(ctx context.Context, since string, maxItems int) (*AuditPage, error) {
+	q := url.Values{}
+	if since != "" {
+		q.Set("since", since)
+	}
+	if maxItems > 0 {
+		q.Set("maxItems", strconv.Itoa(maxItems))
+	}
+	var out AuditPage
+	if err := c.doJSON(ctx, http.MethodGet, "/v1/audit", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -195,6 +195,11 @@ func TestE2ETwoNodesOneEtcd(t *testing.T) {
 	if _, err := c1.WaitChange(ctx, ci.ID, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+	// Every write is in the audit log, whichever node took it.
+	out, err := exec.Command(binary(t), "audit", "--api", n1.api, "--since", "1h").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "/rrsets") || !strings.Contains(string(out), "/zonefile") || !strings.Contains(string(out), ci.ID) {
+		t.Fatalf("healthdns audit: %v\n%s", err, out)
+	}
 	// Node 2 dies uncleanly: a change stays PENDING until its lease (2s) expires.
 	n2.cmd.Process.Signal(syscall.SIGSTOP) // frozen: its lease is not renewed, nothing revoked
 	defer n2.cmd.Process.Signal(syscall.SIGCONT)

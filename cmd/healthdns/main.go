@@ -114,6 +114,8 @@ func (c *cli) run(args []string) int {
 		return c.runGroup(arg, args[1:])
 	case arg == "healthcheck":
 		return c.healthcheckMain(args[1:])
+	case arg == "audit":
+		return c.auditMain(args[1:])
 	default:
 		fmt.Fprintf(c.stderr, "healthdns: unknown command %q (see healthdns help)\n", arg)
 		return 2

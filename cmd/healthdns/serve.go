@@ -344,7 +344,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	var httpSrv *http.Server
 	if roles.api {
 		apiSrv, err := api.New(api.Options{
-			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store,
+			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store, Audit: store,
 			Ready:   ready,
 			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),

@@ -49,17 +49,21 @@ type Options struct {
 
 // Store reads zones from its Mirror and writes them to etcd.
 type Store struct {
-	o     Options
-	cli   *clientv3.Client
-	m     *Mirror
-	log   *slog.Logger
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-	lease struct {
-		sync.Mutex
-		id      clientv3.LeaseID
-		granted time.Time
-	}
+	o           Options
+	cli         *clientv3.Client
+	m           *Mirror
+	log         *slog.Logger
+	mu          sync.Mutex
+	locks       map[string]*sync.Mutex
+	lease       leaseCache // for change records
+	auditLeases leaseCache // for audit entries
+}
+
+// leaseCache holds a long lease that many records share.
+type leaseCache struct {
+	sync.Mutex
+	id      clientv3.LeaseID
+	granted time.Time
 }
 
 // New returns a Store.
