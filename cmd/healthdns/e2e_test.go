@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/healthdns/healthdns/api/client"
 	"github.com/healthdns/healthdns/internal/etcdtest"
@@ -290,6 +292,28 @@ func TestE2ETokens(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("token %q: %d, want %d", token, resp.StatusCode, want)
+		}
+	}
+	// Everything /metrics exposes is healthdns_* and passes promlint.
+	query(t, n.dnsAddr, "www.example.test.", dns.TypeA)
+	resp, err := http.Get(n.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	problems, err := promlint.New(bytes.NewReader(body)).Lint()
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("promlint: %v %+v", err, problems)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "healthdns_") {
+			t.Fatalf("metric outside healthdns_*: %s", line)
+		}
+	}
+	for _, want := range []string{"healthdns_dns_queries_total", "healthdns_sync_revision", "healthdns_api_requests_total", "healthdns_sync_state"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 	for _, open := range []string{"/metrics", "/healthz", "/readyz"} {

@@ -304,7 +304,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	syncer := etcdstore.NewSyncer(etcdstore.SyncerOptions{
 		Client: cli, Mirror: mirror, Logger: logger.With("part", "sync"),
 		CachePath: filepath.Join(c.dataDir, "cache", "zones.json"),
-		CIDR:      cidr,
+		CIDR:      cidr, Registerer: reg,
 		OnDelta: func(rev int64, d []zones.ZoneDelta) {
 			if err := table.Apply(d); err != nil {
 				// The old snapshot keeps answering; the next full sync retries.
@@ -317,7 +317,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 			}
 		},
 	})
-	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers, Reachable: syncer.Reachable, CIDR: cidr})
+	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers, Reachable: syncer.Reachable, CIDR: cidr, Registerer: reg})
 
 	var shuttingDown atomic.Bool
 	ready := func() bool { return mirror.Synced() && !shuttingDown.Load() }
@@ -347,7 +347,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store, Audit: store,
 			Ready:   ready,
 			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
-			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		})
 		if err != nil {
 			return err

@@ -61,10 +61,11 @@ type head struct {
 
 // logEntry is one committed change of a zone.
 type logEntry struct {
-	Seq      uint64   `json:"seq"`
-	ChangeID string   `json:"changeId"`
-	Replace  *blobRef `json:"replace,omitempty"` // zone file import: the zone becomes these chunks
-	Ops      []logOp  `json:"ops,omitempty"`
+	Seq      uint64    `json:"seq"`
+	ChangeID string    `json:"changeId"`
+	At       time.Time `json:"at"`                // commit time, by the writer's clock
+	Replace  *blobRef  `json:"replace,omitempty"` // zone file import: the zone becomes these chunks
+	Ops      []logOp   `json:"ops,omitempty"`
 }
 
 type blobRef struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
@@ -42,6 +43,8 @@ type Options struct {
 	// CIDR is the table of CIDR collections the Syncer keeps (required for
 	// the CIDR collection methods and IP-based record sets).
 	CIDR *CIDRTable
+	// Registerer receives the store's metrics (nil: none).
+	Registerer prometheus.Registerer
 	// Reachable, if set, tells whether etcd answered its last probe; writes
 	// fail at once with ServiceUnavailable while it says no.
 	Reachable func() bool
@@ -55,6 +58,7 @@ type Store struct {
 	log         *slog.Logger
 	mu          sync.Mutex
 	locks       map[string]*sync.Mutex
+	metrics     *storeMetrics
 	lease       leaseCache // for change records
 	auditLeases leaseCache // for audit entries
 }
@@ -89,7 +93,7 @@ func New(o Options) *Store {
 	if len(o.NameServers) == 0 {
 		o.NameServers = []string{"ns1.healthdns.invalid.", "ns2.healthdns.invalid."}
 	}
-	return &Store{o: o, cli: o.Client, m: o.Mirror, log: o.Logger, locks: make(map[string]*sync.Mutex)}
+	return &Store{o: o, cli: o.Client, m: o.Mirror, log: o.Logger, locks: make(map[string]*sync.Mutex), metrics: newStoreMetrics(o.Registerer)}
 }
 
 func (s *Store) zoneLock(zid string) *sync.Mutex {
@@ -239,7 +243,7 @@ func (s *Store) CreateZone(ctx context.Context, req zones.CreateZoneRequest) (zo
 	zid, cid := NewID("Z"), NewID("C")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	meta := zoneMeta{ID: zid, Name: name, Comment: req.Comment, CallerReference: req.CallerReference, NameServers: ns, Tags: req.Tags, CreatedAt: now}
-	entry := logEntry{Seq: 1, ChangeID: cid}
+	entry := logEntry{Seq: 1, ChangeID: cid, At: now}
 	for _, set := range sets {
 		entry.Ops = append(entry.Ops, logOp{Set: set.RecordSet})
 	}
@@ -451,7 +455,7 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 		if !zones.TouchesSOA(ops) && soa != nil {
 			ops = append(ops, zones.Op{Set: zones.NextSerial(soa)})
 		}
-		entry := logEntry{Seq: h.Seq + 1, ChangeID: cid}
+		entry := logEntry{Seq: h.Seq + 1, ChangeID: cid, At: time.Now().UTC()}
 		for _, op := range ops {
 			entry.Ops = append(entry.Ops, logOp{Delete: op.Delete, Set: op.Set.RecordSet})
 		}
@@ -474,7 +478,9 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 			return zones.ChangeInfo{}, err
 		}
 		if rev != 0 {
+			s.metrics.commits.WithLabelValues("batch", "ok").Inc()
 			s.waitMirror(ctx, rev)
+			go s.measureInsync(rev, time.Now())
 			if int(nh.Seq-nh.BaseSeq) > s.o.FoldEntries {
 				if err := s.fold(ctx, zoneID); err != nil {
 					s.log.Warn("folding the change log failed; will retry on a later change", "zone", zoneID, "err", err)
@@ -483,6 +489,7 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 			return s.changeInfo(ctx, rec, rev), nil
 		}
 		// Another writer changed the zone since our Mirror read it.
+		s.metrics.commits.WithLabelValues("batch", "conflict").Inc()
 		s.catchUp(ctx)
 	}
 	return zones.ChangeInfo{}, zones.Errorf(zones.CodePriorRequestNotComplete, "the zone is being changed by other requests; retry")
@@ -532,7 +539,7 @@ func (s *Store) ImportZoneFile(ctx context.Context, zoneID string, r io.Reader, 
 		}
 		nh := h
 		nh.Seq++
-		entry := logEntry{Seq: nh.Seq, ChangeID: cid, Replace: &blobRef{Gen: gen, Chunks: chunks}}
+		entry := logEntry{Seq: nh.Seq, ChangeID: cid, At: time.Now().UTC(), Replace: &blobRef{Gen: gen, Chunks: chunks}}
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		rec := changeRecord{ID: cid, ZoneID: zoneID, SubmittedAt: now, Comment: fmt.Sprintf("zone file import: %d record sets", len(all)), Who: who}
 		lease, err := s.changesLease(ctx)
@@ -793,6 +800,23 @@ func (s *Store) servedEverywhere(ctx context.Context, rev int64) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// measureInsync observes how long a change committed at rev takes to be
+// served by every live DNS node (polled, bounded to a minute).
+func (s *Store) measureInsync(rev int64, committed time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		if ok, err := s.servedEverywhere(ctx, rev); err == nil && ok {
+			s.metrics.insync.Observe(time.Since(committed).Seconds())
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func mustJSON(v any) string {

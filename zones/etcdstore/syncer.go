@@ -15,6 +15,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/healthdns/healthdns/zones"
 )
 
@@ -51,6 +53,8 @@ type SyncerOptions struct {
 	OnDelta func(rev int64, deltas []zones.ZoneDelta)
 	// OnRevision is told each data revision the Mirror reaches.
 	OnRevision func(rev int64)
+	// Registerer receives the sync metrics (nil: none).
+	Registerer prometheus.Registerer
 	// CIDR, if set, is kept equal to the CIDR collections in etcd.
 	CIDR *CIDRTable
 	// PageSize is the number of keys per read while listing (default 500).
@@ -69,6 +73,7 @@ type Syncer struct {
 	mu        sync.Mutex
 	status    SyncStatus
 	reachable atomic.Bool
+	metrics   *syncMetrics
 }
 
 // NewSyncer returns a Syncer; Run starts it.
@@ -79,7 +84,8 @@ func NewSyncer(o SyncerOptions) *Syncer {
 	if o.PageSize == 0 {
 		o.PageSize = 500
 	}
-	s := &Syncer{o: o, log: o.Logger, status: SyncStatus{State: StateStarting, Since: time.Now()}}
+	s := &Syncer{o: o, log: o.Logger, status: SyncStatus{State: StateStarting, Since: time.Now()}, metrics: newSyncMetrics(o.Registerer)}
+	s.metrics.setState(StateStarting)
 	s.reachable.Store(true) // until the first probe says otherwise
 	return s
 }
@@ -138,6 +144,7 @@ func (s *Syncer) setState(state string, err error) {
 	if s.status.State != state {
 		s.status.State = state
 		s.status.Since = time.Now()
+		s.metrics.setState(state)
 	}
 	s.status.LastError = ""
 	if err != nil {
@@ -313,6 +320,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 	m.cond.Broadcast()
 	m.mu.Unlock()
 	s.emit(rev, deltas)
+	s.metrics.fullSyncs.Inc()
 	s.log.Info("synced zones from etcd", "zones", len(built), "revision", rev)
 	return rev, nil
 }
@@ -353,6 +361,19 @@ func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
 	if s.o.OnDelta != nil && len(deltas) > 0 {
 		s.o.OnDelta(rev, deltas)
 	}
+	s.metrics.revision.Set(float64(rev))
+	m := s.o.Mirror
+	m.mu.RLock()
+	nz, ns := 0, 0
+	for _, z := range m.zones {
+		if z.meta.ID != "" {
+			nz++
+			ns += len(z.sets)
+		}
+	}
+	m.mu.RUnlock()
+	s.metrics.zones.Set(float64(nz))
+	s.metrics.recordSets.Set(float64(ns))
 	if s.o.OnRevision != nil {
 		s.o.OnRevision(rev)
 	}
@@ -556,6 +577,12 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 	m.cond.Broadcast()
 	m.mu.Unlock()
 	s.emit(rev, deltas)
+	now := time.Now()
+	for _, e := range entries {
+		if !e.At.IsZero() {
+			s.metrics.lag.Observe(max(0, now.Sub(e.At).Seconds()))
+		}
+	}
 	return nil
 }
 
