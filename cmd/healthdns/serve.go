@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -43,6 +44,8 @@ type serveConfig struct {
 	healthQuorum                             float64
 	apiTokenFile, r53CredsFile               string
 	logLevel, logFormat                      string
+	etcdCert, etcdKey, etcdCA, etcdUser      string
+	etcdPassword                             string
 	shutdownDelay                            time.Duration
 	nodeTTL                                  time.Duration
 }
@@ -71,6 +74,11 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	str(&c.checkerSrc, "checker-source-addr", "", "local address the checker's probes are sent from")
 	str(&c.apiTokenFile, "api-token-file", "", "file of accepted bearer tokens, lines `TOKEN [NAME]`")
 	str(&c.r53CredsFile, "route53-credentials-file", "", "lines `ACCESS_KEY_ID SECRET_ACCESS_KEY [NAME]` for SigV4")
+	str(&c.etcdCert, "etcd-cert", "", "client certificate (PEM) for an etcd cluster that requires TLS client auth")
+	str(&c.etcdKey, "etcd-key", "", "private key (PEM) of --etcd-cert")
+	str(&c.etcdCA, "etcd-ca", "", "CA bundle (PEM) to verify the etcd servers; https:// endpoints use the system roots without it")
+	str(&c.etcdUser, "etcd-username", "", "etcd user for etcd's auth (the password comes from HEALTHDNS_ETCD_PASSWORD)")
+	c.etcdPassword = os.Getenv("HEALTHDNS_ETCD_PASSWORD")
 	str(&c.logLevel, "log-level", "info", "debug, info, warn, error")
 	str(&c.logFormat, "log-format", "text", "text or json")
 	q := envDefault("health-quorum", "0.18")
@@ -287,7 +295,20 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		endpoints = []string{c.embClientURL}
 		logger.Info("embedded etcd started", "client_url", c.embClientURL, "dir", filepath.Join(c.dataDir, "etcd"))
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	ccfg := clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+		Username: c.etcdUser, Password: c.etcdPassword}
+	if c.etcdCert != "" || c.etcdKey != "" || c.etcdCA != "" || anyHTTPS(endpoints) {
+		if (c.etcdCert == "") != (c.etcdKey == "") {
+			return configError{fmt.Errorf("--etcd-cert and --etcd-key go together")}
+		}
+		tlsInfo := transport.TLSInfo{CertFile: c.etcdCert, KeyFile: c.etcdKey, TrustedCAFile: c.etcdCA}
+		tc, err := tlsInfo.ClientConfig()
+		if err != nil {
+			return configError{fmt.Errorf("etcd TLS: %w", err)}
+		}
+		ccfg.TLS = tc
+	}
+	cli, err := clientv3.New(ccfg)
 	if err != nil {
 		return fmt.Errorf("etcd client: %w", err)
 	}
@@ -388,6 +409,15 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		return nil
 	}
 	return err
+}
+
+func anyHTTPS(endpoints []string) bool {
+	for _, e := range endpoints {
+		if strings.HasPrefix(e, "https://") {
+			return true
+		}
+	}
+	return false
 }
 
 func splitList(s string) []string {
