@@ -110,6 +110,13 @@ func NewChecker(o CheckerOptions) (*Checker, error) {
 		if err != nil {
 			return nil, fmt.Errorf("healthcheck: checker source address %q: %w", o.SourceAddr, err)
 		}
+		// Fail at start rather than with every probe: the address must be
+		// one of this host's.
+		l, err := net.Listen("tcp", net.JoinHostPort(a.String(), "0"))
+		if err != nil {
+			return nil, fmt.Errorf("healthcheck: checker source address %s is not usable on this host: %w", a, err)
+		}
+		l.Close()
 		p.SourceAddr = a
 	}
 	m, err := newCheckerMetrics(o.Registerer)
@@ -274,8 +281,14 @@ func (c *Checker) reconcile(id string, hc *HealthCheck) {
 	}()
 }
 
+// probeBudget bounds one probe within Route 53's connect and response
+// budgets: three quarters of the interval, so that a backend that hangs
+// fails before the next tick, barely later than one that refuses (with a 1 s
+// interval and a threshold of 2, a hang is detected within 2.75 s).
+func probeBudget(interval time.Duration) time.Duration { return interval * 3 / 4 }
+
 // runProbes is one check's goroutine: a jittered first probe, then one every
-// interval, never two at once; each bounded by the interval.
+// interval, never two at once; each bounded by probeBudget.
 func (c *Checker) runProbes(ctx context.Context, hc HealthCheck, prev *bool) {
 	cfg := hc.Config
 	interval := time.Duration(cfg.RequestInterval) * time.Second
@@ -293,7 +306,7 @@ func (c *Checker) runProbes(ctx context.Context, hc HealthCheck, prev *bool) {
 		state.healthy = *prev
 	}
 	for written := false; ; written = true {
-		pctx, cancel := context.WithTimeout(ctx, interval)
+		pctx, cancel := context.WithTimeout(ctx, probeBudget(interval))
 		r := c.prober.Probe(pctx, cfg)
 		cancel()
 		if ctx.Err() != nil {

@@ -20,7 +20,8 @@
 //     healthy on connect; probes leave from an optional source address.
 //   - Checker (one per checker node) watches the checks and runs one
 //     goroutine per endpoint check: a jittered first probe, then one per
-//     interval, each bounded by the interval, never two at once;
+//     interval, each bounded by 3/4 of the interval (so a backend that
+//     hangs fails before the next tick), never two at once;
 //     failureThreshold consecutive results flip its state either way;
 //     inverted is applied before publishing. It writes its observation of
 //     each check to etcd under its own lease only when its verdict changes,

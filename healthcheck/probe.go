@@ -97,16 +97,24 @@ func (p *Prober) target(ctx context.Context, cfg zones.HealthCheckConfig) (strin
 	if err != nil {
 		return "", err
 	}
-	for _, want4 := range []bool{true, false} {
-		for _, a := range addrs {
-			a = a.Unmap()
-			if p.SourceAddr.IsValid() && a.Is4() != p.SourceAddr.Unmap().Is4() {
-				continue
+	// Route 53 probes IPv4 unless told otherwise: prefer an IPv4 address, or
+	// one of the source address's family when a source is set.
+	var pick netip.Addr
+	for _, a := range addrs {
+		a = a.Unmap()
+		switch {
+		case p.SourceAddr.IsValid():
+			if a.Is4() == p.SourceAddr.Unmap().Is4() && !pick.IsValid() {
+				pick = a
 			}
-			if a.Is4() == want4 || p.SourceAddr.IsValid() {
-				return net.JoinHostPort(a.String(), port), nil
-			}
+		case a.Is4() && !pick.Is4():
+			pick = a
+		case !pick.IsValid():
+			pick = a
 		}
+	}
+	if pick.IsValid() {
+		return net.JoinHostPort(pick.String(), port), nil
 	}
 	return "", fmt.Errorf("%s has no address of the source address's family", cfg.FullyQualifiedDomainName)
 }

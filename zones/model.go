@@ -132,6 +132,10 @@ type Set struct {
 	RecordSet
 	Qtype uint16
 	RRs   []dns.RR
+	// CheckID is the health check that decides this set's health: its
+	// healthCheckId, or the id of its inline healthCheck (InlineCheckID);
+	// "" when it has none.
+	CheckID string
 }
 
 // Key returns the set's key.

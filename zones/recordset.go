@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -49,6 +50,10 @@ func parseRecordSet(rs RecordSet, origin string, check bool) (*Set, error) {
 	s.Values = nil
 	if err := normaliseRouting(s); err != nil {
 		return nil, err
+	}
+	s.CheckID = s.HealthCheckID
+	if s.HealthCheck != nil {
+		s.CheckID = InlineCheckID(origin, s.Key())
 	}
 	if qtype == dns.TypeCNAME && name == origin {
 		return nil, fmt.Errorf("type: a CNAME cannot stand at the zone apex %s", origin)
@@ -262,6 +267,16 @@ func (s *Set) Policy() string {
 		return "geolocation"
 	}
 	return ""
+}
+
+// InlineCheckID is the id of the health check a record set carries inline:
+// a UUID derived from the zone and the set's key, so that an UPSERT of the set
+// updates the same check and a DELETE removes it.
+func InlineCheckID(origin string, k SetKey) string {
+	h := sha256.Sum256([]byte("healthdns-inline-check\x00" + origin + "\x00" + k.Name + "\x00" + k.Type + "\x00" + k.SetID))
+	h[6] = h[6]&0x0f | 0x50 // version 5 style: name-based
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 // NewSetFromRRs builds a simple (unrouted) set from records of one owner and

@@ -28,6 +28,7 @@ import (
 
 	"github.com/healthdns/healthdns/api"
 	"github.com/healthdns/healthdns/dnsserver"
+	"github.com/healthdns/healthdns/healthcheck"
 	"github.com/healthdns/healthdns/zones"
 	"github.com/healthdns/healthdns/zones/etcdstore"
 )
@@ -340,6 +341,28 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	})
 	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror, Logger: logger.With("part", "store"), NameServers: nameServers, Reachable: syncer.Reachable, CIDR: cidr, Registerer: reg})
 
+	hcStore, err := healthcheck.NewStore(healthcheck.StoreOptions{Client: cli, Logger: logger.With("part", "healthcheck"), InUse: store.CheckUsers})
+	if err != nil {
+		return err
+	}
+	monitor, err := healthcheck.NewMonitor(healthcheck.MonitorOptions{Client: cli, Quorum: c.healthQuorum,
+		Logger: logger.With("part", "health"), Registerer: reg})
+	if err != nil {
+		return err
+	}
+	var checker *healthcheck.Checker
+	if roles.checker {
+		checker, err = healthcheck.NewChecker(healthcheck.CheckerOptions{Client: cli, NodeID: id, Region: c.checkerRegion,
+			SourceAddr: c.checkerSrc, Logger: logger.With("part", "checker"), Registerer: reg})
+		if err != nil {
+			return configError{fmt.Errorf("--checker-source-addr: %w", err)}
+		}
+	}
+	hcService, err := healthcheck.NewService(hcStore, monitor)
+	if err != nil {
+		return err
+	}
+
 	var shuttingDown atomic.Bool
 	ready := func() bool { return mirror.Synced() && !shuttingDown.Load() }
 
@@ -349,6 +372,10 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	g.Go(func() error { return syncer.Run(bg) })
 	if registration != nil {
 		g.Go(func() error { return registration.Run(bg) })
+	}
+	g.Go(func() error { return monitor.Run(bg) })
+	if checker != nil {
+		g.Go(func() error { return checker.Run(bg) })
 	}
 
 	var dnsSrv *dnsserver.Server
@@ -365,7 +392,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	var httpSrv *http.Server
 	if roles.api {
 		apiSrv, err := api.New(api.Options{
-			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store, Audit: store,
+			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store, Audit: store, HealthChecks: hcService,
 			Ready:   ready,
 			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
 			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),

@@ -69,7 +69,7 @@ type storeMetrics struct {
 func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
 	m := &storeMetrics{
 		insync: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "healthdns_change_insync_seconds",
-			Help:    "Time from a change's commit to every live DNS node serving it (INSYNC), for changes made through this node.",
+			Help:    "Time from a change's submission to the first GetChange on this node that found it INSYNC (changes first seen PENDING).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "healthdns_store_writes_total",
 			Help: "Writes to etcd by kind and result (ok, conflict: retried after another writer, error)."}, []string{"kind", "result"}),

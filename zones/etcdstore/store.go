@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/healthdns/healthdns/healthcheck"
 	"github.com/healthdns/healthdns/zones"
 )
 
@@ -59,6 +61,8 @@ type Store struct {
 	mu          sync.Mutex
 	locks       map[string]*sync.Mutex
 	metrics     *storeMetrics
+	pending     sync.Map // change ids last seen PENDING, for healthdns_change_insync_seconds
+	pendingN    atomic.Int64
 	lease       leaseCache // for change records
 	auditLeases leaseCache // for audit entries
 }
@@ -439,10 +443,14 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 			headRev int64
 			soa     *zones.Set
 		)
+		var checkOps []clientv3.Op
 		if !s.m.read(zoneID, func(z *zoneData) {
 			h, headRev = z.head, z.headRev
 			ops, perr = zones.PlanBatch(z.meta.Name, z, b)
 			soa = z.sets[zones.SetKey{Name: z.meta.Name, Type: "SOA"}]
+			if perr == nil {
+				ops, checkOps, perr = inlineChecks(z, ops)
+			}
 		}) {
 			return zones.ChangeInfo{}, noZone(zoneID)
 		}
@@ -469,18 +477,17 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 		}
 		rev, err := s.commit(ctx, cid,
 			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(headKey(zoneID)), "=", headRev)},
-			[]clientv3.Op{
+			append([]clientv3.Op{
 				clientv3.OpPut(logKey(zoneID, nh.Seq), mustJSON(entry)),
 				clientv3.OpPut(headKey(zoneID), mustJSON(nh)),
 				clientv3.OpPut(changeKey(cid), mustJSON(rec), clientv3.WithLease(lease)),
-			})
+			}, checkOps...))
 		if err != nil {
 			return zones.ChangeInfo{}, err
 		}
 		if rev != 0 {
 			s.metrics.commits.WithLabelValues("batch", "ok").Inc()
 			s.waitMirror(ctx, rev)
-			go s.measureInsync(rev, time.Now())
 			if int(nh.Seq-nh.BaseSeq) > s.o.FoldEntries {
 				if err := s.fold(ctx, zoneID); err != nil {
 					s.log.Warn("folding the change log failed; will retry on a later change", "zone", zoneID, "err", err)
@@ -493,6 +500,89 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 		s.catchUp(ctx)
 	}
 	return zones.ChangeInfo{}, zones.Errorf(zones.CodePriorRequestNotComplete, "the zone is being changed by other requests; retry")
+}
+
+// MaxInlineChecks bounds the inline health checks one batch creates, updates
+// or deletes: each is one more operation in the batch's transaction, which
+// must stay within etcd's default 128.
+const MaxInlineChecks = 100
+
+// inlineChecks validates the health checks that record sets carry inline and
+// returns the etcd operations that create, update or delete them with the
+// batch, in its transaction. The caller holds the Mirror's read lock.
+func inlineChecks(z *zoneData, ops []zones.Op) ([]zones.Op, []clientv3.Op, error) {
+	var (
+		msgs  []string
+		now   = time.Now().UTC().Truncate(time.Millisecond)
+		order []string
+		last  = map[string]clientv3.Op{} // one operation per check: etcd refuses a key twice in a txn
+	)
+	emit := func(id string, op clientv3.Op) {
+		if _, ok := last[id]; !ok {
+			order = append(order, id)
+		}
+		last[id] = op
+	}
+	for i, op := range ops {
+		old := z.sets[op.Set.Key()]
+		if op.Delete {
+			if op.Set.HealthCheck != nil {
+				emit(op.Set.CheckID, clientv3.OpDelete(healthcheck.ChecksPrefix+op.Set.CheckID))
+			}
+			continue
+		}
+		if op.Set.HealthCheck == nil {
+			if old != nil && old.HealthCheck != nil {
+				emit(old.CheckID, clientv3.OpDelete(healthcheck.ChecksPrefix+old.CheckID))
+			}
+			continue
+		}
+		cfg, err := healthcheck.Normalize(*op.Set.HealthCheck)
+		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("%s %s %q: healthCheck: %v", op.Set.Name, op.Set.Type, op.Set.SetIdentifier, err))
+			continue
+		}
+		if cfg.Type == healthcheck.TypeCalculated {
+			msgs = append(msgs, fmt.Sprintf("%s %s %q: healthCheck: an inline check cannot be CALCULATED; create it through /v1/healthchecks and use healthCheckId", op.Set.Name, op.Set.Type, op.Set.SetIdentifier))
+			continue
+		}
+		n := *op.Set
+		n.HealthCheck = &cfg
+		ops[i].Set = &n
+		hc := healthcheck.HealthCheck{ID: n.CheckID, CallerReference: "inline:" + z.meta.ID + ":" + n.Name + ":" + n.Type + ":" + n.SetIdentifier,
+			Config: cfg, Version: 1, CreatedAt: now}
+		if cfg.Type == healthcheck.TypeRoutingControl {
+			hc.RoutingControlState = healthcheck.StateOn
+		}
+		emit(n.CheckID, clientv3.OpPut(healthcheck.ChecksPrefix+n.CheckID, mustJSON(hc)))
+	}
+	out := make([]clientv3.Op, 0, len(order))
+	for _, id := range order {
+		out = append(out, last[id])
+	}
+	if len(out) > MaxInlineChecks {
+		msgs = append(msgs, fmt.Sprintf("changes: the batch creates, updates or deletes %d inline health checks, at most %d are allowed", len(out), MaxInlineChecks))
+	}
+	if len(msgs) > 0 {
+		return nil, nil, &zones.Error{Code: zones.CodeInvalidChangeBatch, Message: "invalid inline health checks; nothing was changed", Messages: msgs}
+	}
+	return ops, out, nil
+}
+
+// CheckUsers names the record sets that route on health check id (as
+// healthCheckId or as their inline check); healthcheck's store refuses to
+// delete a check in use.
+func (s *Store) CheckUsers(ctx context.Context, id string) (string, error) {
+	s.m.mu.RLock()
+	defer s.m.mu.RUnlock()
+	for _, z := range s.m.zones {
+		for k, set := range z.sets {
+			if set.CheckID == id {
+				return fmt.Sprintf("record set %s %s %q in zone %s", k.Name, k.Type, k.SetID, z.meta.Name), nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // ImportZoneFile replaces the zone's data with a zone file's, atomically.
@@ -778,8 +868,27 @@ func (s *Store) changeInfo(ctx context.Context, rec changeRecord, rev int64) zon
 	ci := zones.ChangeInfo{ID: rec.ID, Status: zones.StatusPending, SubmittedAt: rec.SubmittedAt, Comment: rec.Comment}
 	if ok, err := s.servedEverywhere(ctx, rev); err == nil && ok {
 		ci.Status = zones.StatusInsync
+		s.observeInsync(rec)
+	} else if s.pendingN.Load() < maxPendingTracked {
+		if _, loaded := s.pending.LoadOrStore(rec.ID, struct{}{}); !loaded {
+			s.pendingN.Add(1)
+		}
 	}
 	return ci
+}
+
+// maxPendingTracked bounds the changes remembered as PENDING (changes nobody
+// polls to INSYNC would otherwise pile up).
+const maxPendingTracked = 10000
+
+// observeInsync records, once per change seen PENDING by this node, the time
+// from its submission to the first read that found it INSYNC. It is an upper
+// bound that is as tight as clients poll (GetChange, the SDK's waiter).
+func (s *Store) observeInsync(rec changeRecord) {
+	if _, seen := s.pending.LoadAndDelete(rec.ID); seen {
+		s.pendingN.Add(-1)
+		s.metrics.insync.Observe(time.Since(rec.SubmittedAt).Seconds())
+	}
 }
 
 // servedEverywhere reports whether every live DNS node serves rev.
@@ -800,23 +909,6 @@ func (s *Store) servedEverywhere(ctx context.Context, rev int64) (bool, error) {
 		}
 	}
 	return true, nil
-}
-
-// measureInsync observes how long a change committed at rev takes to be
-// served by every live DNS node (polled, bounded to a minute).
-func (s *Store) measureInsync(rev int64, committed time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for ctx.Err() == nil {
-		if ok, err := s.servedEverywhere(ctx, rev); err == nil && ok {
-			s.metrics.insync.Observe(time.Since(committed).Seconds())
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 func mustJSON(v any) string {

@@ -428,3 +428,52 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestInlineHealthChecksLiveAndDieWithTheirSet(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{})
+	z := mustCreate(t, n.store, "inline.test")
+	ctx := context.Background()
+	w := int64(1)
+	set := zones.RecordSet{Name: "www.inline.test", Type: "A", TTL: ttl(60), Values: []string{"192.0.2.1"}, SetIdentifier: "a", Weight: &w,
+		HealthCheck: &zones.HealthCheckConfig{Type: "HTTP", IPAddress: "192.0.2.1", Port: 8080, RequestInterval: 10}}
+	id := zones.InlineCheckID("inline.test.", zones.SetKey{Name: "www.inline.test.", Type: "A", SetID: "a"})
+	exists := func() bool {
+		resp, err := cli.Get(ctx, "/healthdns/hc/checks/"+id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(resp.Kvs) == 1
+	}
+	if _, err := n.store.ChangeRecordSets(ctx, z.ID, zones.ChangeBatch{Changes: []zones.Change{{Action: zones.ActionCreate, RecordSet: set}}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !exists() {
+		t.Fatal("the inline check was not created with its set")
+	}
+	if user, _ := n.store.CheckUsers(ctx, id); !strings.Contains(user, "www.inline.test.") {
+		t.Fatalf("CheckUsers = %q", user)
+	}
+	// DELETE then CREATE of the set with a changed check, in one batch.
+	edited := set
+	edited.HealthCheck = &zones.HealthCheckConfig{Type: "TCP", IPAddress: "192.0.2.1", Port: 22}
+	if _, err := n.store.ChangeRecordSets(ctx, z.ID, zones.ChangeBatch{Changes: []zones.Change{{Action: zones.ActionDelete, RecordSet: set}, {Action: zones.ActionCreate, RecordSet: edited}}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := cli.Get(ctx, "/healthdns/hc/checks/"+id)
+	if len(resp.Kvs) != 1 || !strings.Contains(string(resp.Kvs[0].Value), `"TCP"`) {
+		t.Fatalf("check after the edit: %s", resp.Kvs)
+	}
+	bad := edited
+	bad.HealthCheck = &zones.HealthCheckConfig{Type: "HTTP", Port: 80}
+	_, err := n.store.ChangeRecordSets(ctx, z.ID, zones.ChangeBatch{Changes: []zones.Change{{Action: zones.ActionUpsert, RecordSet: bad}}}, "")
+	if zones.CodeOf(err) != zones.CodeInvalidChangeBatch || !strings.Contains(err.Error(), "healthCheck") {
+		t.Fatalf("bad inline check: %v", err)
+	}
+	if _, err := n.store.ChangeRecordSets(ctx, z.ID, zones.ChangeBatch{Changes: []zones.Change{{Action: zones.ActionDelete, RecordSet: edited}}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if exists() {
+		t.Fatal("the inline check outlived its set")
+	}
+}
