@@ -208,6 +208,10 @@ func (c *cli) help(args []string) int {
 			return 0
 		case "serve":
 			return serveMain([]string{"-h"})
+		case "healthcheck":
+			return c.healthcheckMain(append([]string{"help"}, args[1:]...))
+		case "audit":
+			return c.auditMain([]string{"-h"})
 		}
 	}
 	c.usage(c.stdout)
@@ -230,6 +234,10 @@ Usage:
 		fmt.Fprintf(w, "  %s\n        %s\n", strings.TrimSpace("healthdns "+cmd.fullName()+" "+cmd.synopsis), cmd.summary)
 	}
 	fmt.Fprint(w, `
+  healthdns healthcheck create|list|get|update|delete|status|routingcontrol ...
+        manage health checks (healthdns healthcheck help)
+  healthdns audit [--since TIME|DURATION]
+        the audit log of API writes: who, what, when, result
   healthdns version                print the version
   healthdns help [COMMAND]         show this help, or a command's
 
