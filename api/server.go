@@ -50,6 +50,9 @@ type Options struct {
 	Cidr CidrService
 	// Audit, if not nil, records every /v1 write and serves GET /v1/audit.
 	Audit AuditLog
+	// TestDNSAnswer serves GET /v1/testdnsanswer (dnsserver.Table
+	// satisfies it); nil answers 503.
+	TestDNSAnswer DNSAnswerer
 }
 
 // Server is the REST API. It is safe for concurrent use.
@@ -131,6 +134,7 @@ func (s *Server) register() {
 	e.GET("/v1/zones/:zoneId/zonefile", s.exportZoneFile)
 	e.GET("/v1/changes/:changeId", s.getChange)
 	e.GET("/v1/openapi.json", s.openAPI)
+	e.GET("/v1/testdnsanswer", s.testDNSAnswer)
 	s.registerHealthChecks(json)
 	s.registerCidr(json)
 	if s.opts.Audit != nil {

@@ -34,12 +34,27 @@ const (
 	maxAliasDepth = 8
 )
 
-// Answer computes the reply to req from snap. It is pure: the caller only
-// writes the result. remote is the client's address (for routing policies;
-// unused so far). Answer never returns nil; a reply to UDP never exceeds the
-// client's EDNS buffer size (at most MaxUDPSize, 512 without EDNS).
+// Answer computes the reply to req from snap. It is pure but for the random
+// draws of routing policies and the live health the snapshot consults: the
+// caller only writes the result. remote is the resolver's address, which
+// IP-based routing uses when the query carries no EDNS Client Subnet.
+// Answer never returns nil; a reply to UDP never exceeds the client's EDNS
+// buffer size (at most MaxUDPSize, 512 without EDNS).
 func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *dns.Msg {
-	_ = remote
+	return answer(snap, req, tr, remote, nil, nil)
+}
+
+// answerInfo reports what routing decided on, for Explain.
+type answerInfo struct {
+	client  netip.Prefix
+	fromECS bool
+	ecs     bool // the query carried a valid ECS option
+	scope   int
+}
+
+// answer is Answer, recording routing decisions in trace and info when they
+// are not nil.
+func answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort, trace *tracer, info *answerInfo) *dns.Msg {
 	m := &dns.Msg{Compress: true}
 	m.Id = req.Id
 	m.Response = true
@@ -62,6 +77,7 @@ func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *
 			}
 		}
 	}
+	ecs, badECS := clientSubnet(opt)
 	for _, sec := range [2][]dns.RR{req.Answer, req.Ns} {
 		for _, rr := range sec {
 			if _, ok := rr.(*dns.OPT); ok {
@@ -93,7 +109,7 @@ func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *
 		return errorReply(dns.RcodeNotImplemented, true)
 	case len(req.Question) != 1 || req.Truncated || len(req.Answer) != 0 || len(req.Ns) != 0:
 		return errorReply(dns.RcodeFormatError, false)
-	case nopt > 1 || badOPT:
+	case nopt > 1 || badOPT || badECS:
 		return errorReply(dns.RcodeFormatError, true)
 	case opt != nil && opt.Version() != 0:
 		return errorReply(dns.RcodeBadVers, true)
@@ -110,14 +126,43 @@ func Answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort) *
 	}
 
 	b := answerBuilder{
-		snap:  snap,
-		qtype: q.Qtype,
-		do:    opt != nil && opt.Do(),
+		snap:   snap,
+		health: snap.health,
+		cidr:   snap.cidr,
+		qtype:  q.Qtype,
+		do:     opt != nil && opt.Do(),
+		scope:  -1,
+		trace:  trace,
+	}
+	// IP-based routing decides on the EDNS Client Subnet (RFC 7871), else
+	// on the resolver's address. A SOURCE PREFIX-LENGTH of 0 gives none.
+	switch {
+	case ecs != nil && ecs.SourceNetmask > 0:
+		b.client, b.fromECS = ecsPrefix(ecs), true
+	case remote.Addr().IsValid():
+		a := remote.Addr().Unmap()
+		b.client = netip.PrefixFrom(a, a.BitLen())
 	}
 	var ents [6]entry // room for most replies: one allocation instead of several
 	b.ents = ents[:0]
 	qname := lowerASCII(q.Name)
 	b.run(qname)
+	if info != nil {
+		*info = answerInfo{client: b.client, fromECS: b.fromECS, ecs: ecs != nil, scope: b.scope}
+	}
+	if ecs != nil {
+		// RFC 7871 7.2.1: echo FAMILY, SOURCE PREFIX-LENGTH and ADDRESS;
+		// SCOPE PREFIX-LENGTH says how much of the address the answer
+		// depended on (0: not at all).
+		scope := 0
+		if b.fromECS {
+			scope = max(b.scope, 0)
+		}
+		replyOPT.Option = []dns.EDNS0{&dns.EDNS0_SUBNET{
+			Code: dns.EDNS0SUBNET, Family: ecs.Family, SourceNetmask: ecs.SourceNetmask,
+			SourceScope: uint8(scope), Address: ecs.Address,
+		}}
+	}
 
 	m.Rcode = b.rcode
 	m.Authoritative = b.aa
@@ -192,14 +237,21 @@ type entry struct {
 }
 
 type answerBuilder struct {
-	snap     *Snapshot
-	qtype    uint16
-	do       bool
-	rcode    int
-	aa       bool
-	chain    int
-	referral bool
-	ents     []entry // in the order added; fill orders them by section
+	snap         *Snapshot
+	health       Health
+	cidr         CIDRSource
+	client       netip.Prefix // the address routing decides on; invalid: unknown
+	fromECS      bool         // client is the EDNS Client Subnet
+	scope        int          // ECS scope the answer depended on; -1: none
+	trace        *tracer      // nil except for Explain
+	targetChecks int          // alias target health evaluations so far
+	qtype        uint16
+	do           bool
+	rcode        int
+	aa           bool
+	chain        int
+	referral     bool
+	ents         []entry // in the order added; fill orders them by section
 }
 
 // run answers for qname (canonical), following CNAME and DNAME links.
@@ -320,9 +372,9 @@ func (b *answerBuilder) answerAt(z *zone, n *node, name string, synth bool) stri
 	}
 	if b.qtype == dns.TypeANY {
 		for _, rs := range b.anyOrder(z, n) {
-			if rrs, sigs := b.records(z, rs, owner, synth); len(rrs) > 0 {
+			if rrs, sigs := b.records(z, rs, n.name, owner, synth); len(rrs) > 0 {
 				b.add(secAnswer, entry{owner: owner, qtype: rs.qtype, rrs: rrs, sigs: sigs})
-				b.additional(z, rs)
+				b.additional(z, rs, rrs)
 				return ""
 			}
 		}
@@ -330,13 +382,13 @@ func (b *answerBuilder) answerAt(z *zone, n *node, name string, synth bool) stri
 		return ""
 	}
 	if rs := n.get(b.qtype); rs != nil {
-		if rrs, sigs := b.records(z, rs, owner, synth); len(rrs) > 0 {
+		if rrs, sigs := b.records(z, rs, n.name, owner, synth); len(rrs) > 0 {
 			b.add(secAnswer, entry{owner: owner, qtype: rs.qtype, rrs: rrs, sigs: sigs})
-			b.additional(z, rs)
+			b.additional(z, rs, rrs)
 			return ""
 		}
 	} else if rs := n.cname; rs != nil {
-		rrs, sigs := b.records(z, rs, owner, synth)
+		rrs, sigs := b.records(z, rs, n.name, owner, synth)
 		if len(rrs) > 0 {
 			if !b.add(secAnswer, entry{owner: owner, qtype: dns.TypeCNAME, rrs: rrs, sigs: sigs}) {
 				return "" // loop
@@ -379,59 +431,17 @@ func (b *answerBuilder) anyOrder(z *zone, n *node) []*rrset {
 }
 
 // records returns the RRset's records (and covering RRSIGs with DO) as shown
-// under owner: alias targets resolved, wildcard owners replaced.
-func (b *answerBuilder) records(z *zone, rs *rrset, owner string, synth bool) (rrs, sigs []dns.RR) {
-	rrs = rs.rrs
-	if len(rs.aliases) > 0 {
-		rrs = b.resolveAliases(z, rs, owner, nil, 0)
-		synth = false // already shown under owner
-	}
+// under owner: chosen by routing, alias targets resolved, wildcard owners
+// replaced. name is the owner of rs in the zone.
+func (b *answerBuilder) records(z *zone, rs *rrset, name, owner string, synth bool) (rrs, sigs []dns.RR) {
+	rrs = ownedBy(b.pick(z, name, rs, 0), owner)
 	if b.do && z.signed > 0 {
 		sigs = rs.sigs
 		if synth {
 			sigs = reown(sigs, owner)
 		}
 	}
-	if synth {
-		rrs = reown(rrs, owner)
-	}
 	return rrs, sigs
-}
-
-// resolveAliases answers an RRset holding alias sets: its own records plus
-// the same-type records of each alias target in the zone (Route 53 alias),
-// shown under owner.
-func (b *answerBuilder) resolveAliases(z *zone, rs *rrset, owner string, out []dns.RR, depth int) []dns.RR {
-	if depth == 0 {
-		out = reown(rs.rrs, owner)
-	}
-	if depth >= maxAliasDepth {
-		return out
-	}
-	for _, t := range rs.aliases {
-		if !inZone(t, z.origin) {
-			continue
-		}
-		n, _ := z.resolve(t)
-		if n == nil {
-			continue
-		}
-		trs := n.get(rs.qtype)
-		if trs == nil {
-			continue
-		}
-		for _, rr := range trs.rrs {
-			if !containsDup(out, rr) {
-				c := dns.Copy(rr)
-				c.Header().Name = owner
-				out = append(out, c)
-			}
-		}
-		if len(trs.aliases) > 0 {
-			out = b.resolveAliases(z, trs, owner, out, depth+1)
-		}
-	}
-	return out
 }
 
 func containsDup(rrs []dns.RR, rr dns.RR) bool {
@@ -523,12 +533,28 @@ func (b *answerBuilder) negative(z *zone) {
 	b.add(secAuthority, entry{owner: z.origin, qtype: dns.TypeSOA, rrs: []dns.RR{z.negSOA}, sigs: sigs})
 }
 
-// additional adds addresses of in-zone NS, MX and SRV targets.
-func (b *answerBuilder) additional(z *zone, rs *rrset) {
+// additional adds addresses of in-zone NS, MX and SRV targets of the
+// records answered, rrs.
+func (b *answerBuilder) additional(z *zone, rs *rrset, rrs []dns.RR) {
 	if len(rs.targets) == 0 {
 		return
 	}
-	b.addresses(z, rs.targets, rs.qtype == dns.TypeNS)
+	if rs.route == nil {
+		b.addresses(z, rs.targets, rs.qtype == dns.TypeNS)
+		return
+	}
+	var targets []string
+	for _, rr := range rrs {
+		switch r := rr.(type) {
+		case *dns.NS:
+			targets = append(targets, canonicalName(r.Ns))
+		case *dns.MX:
+			targets = append(targets, canonicalName(r.Mx))
+		case *dns.SRV:
+			targets = append(targets, canonicalName(r.Target))
+		}
+	}
+	b.addresses(z, targets, rs.qtype == dns.TypeNS)
 }
 
 func (b *answerBuilder) addresses(z *zone, targets []string, allowGlue bool) {
@@ -547,18 +573,18 @@ func (b *answerBuilder) addresses(z *zone, targets []string, allowGlue bool) {
 		var sigs []dns.RR
 		for i, qt := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
 			rs := n.get(qt)
-			if rs == nil || len(rs.rrs) == 0 {
+			if rs == nil || b.has(t, qt) {
 				continue
 			}
-			rrs := rs.rrs
+			rrs := ownedBy(b.pick(z, n.name, rs, 0), owner)
+			if len(rrs) == 0 {
+				continue
+			}
 			if b.do && z.signed > 0 {
 				sigs = rs.sigs
 				if synth {
 					sigs = reown(sigs, owner)
 				}
-			}
-			if synth {
-				rrs = reown(rrs, owner)
 			}
 			b.add(secAddA+i, entry{owner: t, qtype: qt, rrs: rrs, sigs: sigs})
 		}

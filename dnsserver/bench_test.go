@@ -42,6 +42,48 @@ func BenchmarkAnswer(b *testing.B) {
 	}
 }
 
+// BenchmarkRoutedAnswer measures answers that routing chooses: health is
+// asked of a lock-free source, as healthcheck.Monitor is.
+func BenchmarkRoutedAnswer(b *testing.B) {
+	tb := testTable(b)
+	addRoutedSets(b, tb)
+	tb.SetHealth(mapHealth{"hc-1": false, "hc-3": false})
+	snap := tb.Load()
+	remote := netip.MustParseAddrPort("192.0.2.1:53")
+	ecs := newQuery("c.r.example.org.", dns.TypeA, 1232, false)
+	ecs.IsEdns0().Option = append(ecs.IsEdns0().Option, &dns.EDNS0_SUBNET{
+		Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: []byte{198, 51, 100, 0}})
+	for _, c := range []struct {
+		name string
+		req  *dns.Msg
+	}{
+		{"weighted", newQuery("w.r.example.org.", dns.TypeA, 1232, false)},
+		{"failover-cname", newQuery("cn.r.example.org.", dns.TypeA, 1232, false)},
+		{"multivalue", newQuery("m.r.example.org.", dns.TypeA, 1232, false)},
+		{"cidr-ecs", ecs},
+		{"alias-tree", newQuery("tree.r.example.org.", dns.TypeA, 1232, false)},
+	} {
+		buf := make([]byte, 0, 2048)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				resp := Answer(snap, c.req, UDP, remote)
+				if _, err := Pack(resp, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// mapHealth is a read-only Health, lock-free as healthcheck.Monitor is.
+type mapHealth map[string]bool
+
+func (m mapHealth) Healthy(id string) bool {
+	h, ok := m[id]
+	return !ok || h
+}
+
 // BenchmarkApply measures building a 100k-name zone from scratch and one
 // incremental change to it (which copies one shard of ~400 names).
 func BenchmarkApply(b *testing.B) {

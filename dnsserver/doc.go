@@ -17,16 +17,59 @@
 //     addresses, EDNS and truncation to the client's buffer.
 //   - Server binds UDP and TCP on one address and writes what Answer returns.
 //
-// Concurrency: Apply is for one writer (concurrent calls are serialised);
-// snapshots are immutable, and any number of goroutines may call Load and
-// Answer at once without locks. A query loads the snapshot once, so each
-// reply is consistent with one version of the data.
+// Routing (routing.go) follows Route 53's documented rules. Record sets of
+// one name and type that carry a routing policy, a health check or an alias
+// target get a route, precomputed when the snapshot is built; a query only
+// asks the Health source about the candidates' checks and draws:
+//
+//   - weighted: one set at random with probability weight/sum among the
+//     healthy sets of weight > 0; failing those, among the healthy sets of
+//     weight 0; failing those (none healthy), among all sets by weight as
+//     if healthy, so weight-0 sets then get nothing unless every weight is 0.
+//   - failover: PRIMARY when healthy, else SECONDARY when healthy, else
+//     PRIMARY. A lone PRIMARY or SECONDARY answers alone.
+//   - multivalue: up to 8 values at random from the healthy sets; from all
+//     sets when none is healthy.
+//   - IP-based (cidr): the client is the EDNS Client Subnet (RFC 7871) when
+//     the query carries one with a non-zero source prefix, else the
+//     resolver's address. The CIDRSource gives the longest block of the
+//     collection holding it; a block longer than the ECS source prefix does
+//     not match (as in Route 53). The location's set answers; when it is
+//     unhealthy and the "*" set is healthy, or no location matches, "*"
+//     answers; with no "*", NODATA. The reply echoes ECS with SCOPE
+//     PREFIX-LENGTH the matched block's length (the source length when
+//     nothing matched, 0 when no IP-based routing was involved). Nested
+//     blocks of different locations make that scope too wide for the
+//     inner block; Route 53 collections are expected not to nest.
+//   - latency and geolocation are not implemented: their sets answer as a
+//     union of the healthy sets (of all when none is healthy), as do simple
+//     sets and sets that mix policies (package zones refuses those).
+//
+// A set with no health check is healthy; an unknown check id is healthy. An
+// alias set is healthy when its own check (if any) is, and, with
+// evaluateTargetHealth, when its target resolves (as this client would be
+// routed) to at least one healthy set, so trees such as failover of weighted
+// sets work; "all unhealthy means all healthy" applies at every level.
+// Aliases nest up to maxAliasDepth (loops end there as NODATA) and a query
+// evaluates at most maxTargetChecks alias targets. Explain and
+// Table.TestDNSAnswer run the same code and report each decision: the
+// candidates, their health and weights, and the rule that chose.
+//
+// Concurrency: Apply, SetHealth and SetCIDRSource are serialised; snapshots
+// are immutable, and any number of goroutines may call Load and Answer at
+// once without locks. A query loads the snapshot once, so each reply is
+// consistent with one version of the data; the Health and CIDRSource it
+// carries answer live and must be safe for concurrent use and lock-free
+// (healthcheck.Monitor and etcdstore.CIDRTable are). Random draws use
+// math/rand/v2's per-thread generator, which takes no lock.
 //
 // Errors: Apply returns an error (and keeps the current snapshot) when a
 // delta holds a record set outside its zone, of an unknown type, or with
-// neither records nor an alias target. New rejects a missing Table or a
+// neither records nor an alias target. TestDNSAnswer returns *zones.Error
+// values (NoSuchHostedZone, InvalidInput). New rejects a missing Table or a
 // malformed address; Start returns listen errors. Queries never fail: bad
-// queries get FORMERR, NOTIMP or BADVERS, names outside every hosted zone
-// REFUSED, a zone without SOA SERVFAIL, and a panic while answering SERVFAIL,
-// which is logged and counted in healthdns_dns_panics_total.
+// queries (a malformed EDNS Client Subnet among them) get FORMERR, NOTIMP or
+// BADVERS, names outside every hosted zone REFUSED, a zone without SOA
+// SERVFAIL, and a panic while answering SERVFAIL, which is logged and
+// counted in healthdns_dns_panics_total.
 package dnsserver

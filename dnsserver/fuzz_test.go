@@ -5,13 +5,22 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/healthdns/healthdns/zones"
 )
 
 // FuzzAnswer feeds arbitrary packets to Answer: it must not panic, and what
 // it returns must pack within the size the transport allows.
 func FuzzAnswer(f *testing.F) {
 	tb := testTable(f)
+	addRoutedSets(f, tb)
+	ecs := newQuery("w.r.example.org.", dns.TypeA, 1232, false)
+	ecs.IsEdns0().Option = append(ecs.IsEdns0().Option, &dns.EDNS0_SUBNET{
+		Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: []byte{198, 51, 100, 0}})
 	for _, q := range []*dns.Msg{
+		ecs,
+		newQuery("tree.r.example.org.", dns.TypeA, 1232, false),
+		newQuery("m.r.example.org.", dns.TypeANY, 0, false),
 		newQuery("www.example.org.", dns.TypeA, 0, false),
 		newQuery("x.dn.example.org.", dns.TypeA, 1232, true),
 		newQuery("foo.wild.example.org.", dns.TypeANY, 4096, false),
@@ -54,4 +63,32 @@ func FuzzAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// addRoutedSets adds routed record sets under r.example.org. to tb, with
+// some checks down and a CIDR collection, so that fuzzing reaches routing.
+func addRoutedSets(t testing.TB, tb *Table) {
+	t.Helper()
+	h := newTestHealth()
+	h.set(false, "hc-1", "hc-3")
+	tb.SetHealth(h)
+	tb.SetCIDRSource(memCIDR{"col": {"east": {"198.51.100.0/24"}, "west": {"2001:db8::/32"}}})
+	sets := []*zones.Set{
+		rset(t, "w.r.example.org. 60 IN A 192.0.2.1", weight("a", 3, "hc-1")),
+		rset(t, "w.r.example.org. 60 IN A 192.0.2.2", weight("b", 1, "hc-2")),
+		rset(t, "w.r.example.org. 60 IN A 192.0.2.3", weight("c", 0, "")),
+		rset(t, "c.r.example.org. 60 IN A 192.0.2.4", cidr("e", "col", "east", "hc-3")),
+		rset(t, "c.r.example.org. 60 IN A 192.0.2.5", cidr("d", "col", "*", "")),
+		rset(t, "m.r.example.org. 60 IN A 192.0.2.6", multivalue("m1", "hc-1")),
+		rset(t, "m.r.example.org. 60 IN A 192.0.2.7", multivalue("m2", "")),
+		rset(t, "cn.r.example.org. 60 IN CNAME w.r.example.org.", failover("p", zones.FailoverPrimary, "hc-1")),
+		rset(t, "cn.r.example.org. 60 IN CNAME c.r.example.org.", failover("s", zones.FailoverSecondary, "")),
+		routedAlias("tree.r.example.org.", "A", "w.r.example.org.", true, failover("p", zones.FailoverPrimary, "")),
+		routedAlias("tree.r.example.org.", "A", "c.r.example.org.", true, failover("s", zones.FailoverSecondary, "")),
+		routedAlias("*.r.example.org.", "A", "loop.r.example.org.", true, weight("x", 1, "")),
+		routedAlias("loop.r.example.org.", "A", "x.r.example.org.", true, nil),
+	}
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "example.org.", Put: sets}}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -50,7 +50,7 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.cur.Load()
-	next := &Snapshot{zones: maps.Clone(old.zones)}
+	next := &Snapshot{zones: maps.Clone(old.zones), health: old.health, cidr: old.cidr}
 	edits := map[string]*zoneEdit{}
 	var errs []error
 	for i := range deltas {
@@ -87,9 +87,13 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 	return nil
 }
 
-// Snapshot is an immutable view of every hosted zone.
+// Snapshot is an immutable view of every hosted zone, with the health and
+// CIDR sources routing consults (those answer live: a health change needs no
+// new snapshot).
 type Snapshot struct {
-	zones map[string]*zone // by canonical origin
+	zones  map[string]*zone // by canonical origin
+	health Health           // nil: every check healthy
+	cidr   CIDRSource       // nil: no CIDR block matches
 }
 
 // Zones returns the canonical origins of the hosted zones, sorted.
@@ -150,14 +154,15 @@ type node struct {
 
 // rrset is the precomputed answer for one name and type: the union of the
 // records of every set of that type (de-duplicated), the RRSIGs covering it,
-// and the targets of alias sets, resolved at query time.
+// and, when routing policies, health checks or aliases decide what answers,
+// the route that a query chooses from.
 type rrset struct {
 	qtype   uint16
 	rrs     []dns.RR
 	sigs    []dns.RR
-	aliases []string // canonical alias target names
+	route   *route   // nil: rrs answers as it is
 	targets []string // canonical names for additional processing (NS, MX, SRV)
-	target  string   // canonical CNAME or DNAME target
+	target  string   // canonical CNAME or DNAME target; "" when routed
 }
 
 func (n *node) get(qtype uint16) *rrset {
@@ -461,12 +466,9 @@ func (n *node) derive(origin string) {
 }
 
 func buildRRset(qt uint16, sets []*zones.Set) *rrset {
-	rs := &rrset{qtype: qt}
+	rs := &rrset{qtype: qt, route: buildRoute(qt, sets)}
 	for _, s := range sets {
 		if s.RRs == nil {
-			if s.AliasTarget != nil && s.AliasTarget.DNSName != "" {
-				rs.aliases = append(rs.aliases, canonicalName(s.AliasTarget.DNSName))
-			}
 			continue
 		}
 		if len(sets) == 1 {
@@ -509,7 +511,7 @@ func buildRRset(qt uint16, sets []*zones.Set) *rrset {
 		case *dns.SRV:
 			rs.targets = append(rs.targets, canonicalName(r.Target))
 		case *dns.CNAME:
-			if rs.target == "" {
+			if rs.target == "" && rs.route == nil {
 				rs.target = canonicalName(r.Target)
 			}
 		case *dns.DNAME:

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/healthdns/healthdns/api"
+	"github.com/healthdns/healthdns/api/route53"
 	"github.com/healthdns/healthdns/dnsserver"
 	"github.com/healthdns/healthdns/healthcheck"
 	"github.com/healthdns/healthdns/zones"
@@ -258,6 +259,15 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	if roles.api && tokens == nil && !isLoopbackAddr(c.apiAddr) {
 		return configError{fmt.Errorf("--api-addr %s is not a loopback address: refusing to serve the API there without --api-token-file", c.apiAddr)}
 	}
+	var r53Creds route53.Credentials
+	if c.r53CredsFile != "" {
+		if r53Creds, err = route53.LoadCredentials(c.r53CredsFile); err != nil {
+			return configError{fmt.Errorf("--route53-credentials-file: %w", err)}
+		}
+	}
+	if roles.api && len(r53Creds) == 0 && !isLoopbackAddr(c.apiAddr) {
+		return configError{fmt.Errorf("--api-addr %s is not a loopback address: refusing to serve the Route 53 API there without --route53-credentials-file", c.apiAddr)}
+	}
 	var nameServers []string
 	for _, n := range strings.Split(c.nameservers, ",") {
 		if n = strings.TrimSpace(n); n != "" {
@@ -363,6 +373,9 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		return err
 	}
 
+	table.SetCIDRSource(cidr)
+	table.SetHealth(monitor)
+
 	var shuttingDown atomic.Bool
 	ready := func() bool { return mirror.Synced() && !shuttingDown.Load() }
 
@@ -391,7 +404,13 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	}
 	var httpSrv *http.Server
 	if roles.api {
+		r53, err := route53.New(route53.Options{Store: store, HealthChecks: hcService, Answerer: table, Audit: store,
+			Credentials: r53Creds, Logger: logger.With("part", "route53")})
+		if err != nil {
+			return err
+		}
 		apiSrv, err := api.New(api.Options{
+			Route53: r53, TestDNSAnswer: table,
 			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store, Audit: store, HealthChecks: hcService,
 			Ready:   ready,
 			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
