@@ -111,7 +111,7 @@ func buildRoute(qt uint16, sets []*zones.Set) *route {
 		} else if p != pol {
 			mixed = true
 		}
-		if p != "" || s.HealthCheckID != "" || s.RRs == nil {
+		if p != "" || s.CheckID != "" || s.RRs == nil {
 			needed = true
 		}
 	}
@@ -150,7 +150,7 @@ func buildRoute(qt uint16, sets []*zones.Set) *route {
 	for i, s := range sets {
 		c := &r.cands[i]
 		c.set = s
-		c.check = s.HealthCheckID
+		c.check = s.CheckID
 		c.rrs = s.RRs
 		if s.RRs == nil && s.AliasTarget != nil && s.AliasTarget.DNSName != "" {
 			c.alias = canonicalName(s.AliasTarget.DNSName)

@@ -69,21 +69,21 @@ func rset(t testing.TB, line string, route func(s *zones.Set)) *zones.Set {
 }
 
 func weight(id string, w int64, check string) func(*zones.Set) {
-	return func(s *zones.Set) { s.SetIdentifier, s.Weight, s.HealthCheckID = id, &w, check }
+	return func(s *zones.Set) { s.SetIdentifier, s.Weight, s.HealthCheckID, s.CheckID = id, &w, check, check }
 }
 
 func failover(id, role, check string) func(*zones.Set) {
-	return func(s *zones.Set) { s.SetIdentifier, s.Failover, s.HealthCheckID = id, role, check }
+	return func(s *zones.Set) { s.SetIdentifier, s.Failover, s.HealthCheckID, s.CheckID = id, role, check, check }
 }
 
 func multivalue(id, check string) func(*zones.Set) {
 	yes := true
-	return func(s *zones.Set) { s.SetIdentifier, s.MultiValueAnswer, s.HealthCheckID = id, &yes, check }
+	return func(s *zones.Set) { s.SetIdentifier, s.MultiValueAnswer, s.HealthCheckID, s.CheckID = id, &yes, check, check }
 }
 
 func cidr(id, coll, loc, check string) func(*zones.Set) {
 	return func(s *zones.Set) {
-		s.SetIdentifier, s.HealthCheckID = id, check
+		s.SetIdentifier, s.HealthCheckID, s.CheckID = id, check, check
 		s.CidrRouting = &zones.CidrRouting{CollectionID: coll, LocationName: loc}
 	}
 }
@@ -477,7 +477,7 @@ func TestAliasTree(t *testing.T) {
 
 	// A health check on the alias record counts too.
 	withCheck := *primary
-	withCheck.HealthCheckID = "hc-alias"
+	withCheck.HealthCheckID, withCheck.CheckID = "hc-alias", "hc-alias"
 	if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Put: []*zones.Set{&withCheck}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +497,7 @@ func TestUnionOfHealthySets(t *testing.T) {
 	h := newTestHealth()
 	geo := func(id, check string) func(*zones.Set) {
 		return func(s *zones.Set) {
-			s.SetIdentifier, s.HealthCheckID = id, check
+			s.SetIdentifier, s.HealthCheckID, s.CheckID = id, check, check
 			s.GeoLocation = &zones.GeoLocation{CountryCode: id}
 		}
 	}
