@@ -242,7 +242,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 	n1 := startNode(t, cli, "n1", etcdstore.Options{FoldEntries: 16})
 	n2 := startNode(t, cli, "n2", etcdstore.Options{FoldEntries: 16})
 	z := mustCreate(t, n1.store, "race.test")
-	const clients, batches = 10, 10
+	const clients, batches = 20, 50
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := map[string]bool{}
@@ -475,5 +475,62 @@ func TestInlineHealthChecksLiveAndDieWithTheirSet(t *testing.T) {
 	}
 	if exists() {
 		t.Fatal("the inline check outlived its set")
+	}
+}
+
+func TestListTenThousandInRoute53Order(t *testing.T) {
+	_, cli := etcdtest.Start(t)
+	n := startNode(t, cli, "n1", etcdstore.Options{})
+	z := mustCreate(t, n.store, "list.test")
+	var zf bytes.Buffer
+	zf.WriteString("$ORIGIN list.test.\n$TTL 300\n@ SOA ns1 host 1 7200 900 1209600 300\n@ NS ns1\n")
+	want := map[string]bool{"list.test. SOA": true, "list.test. NS": true}
+	for i := 0; i < 9998; i++ {
+		// Names at several depths and types, so the reversed-label order matters.
+		name := fmt.Sprintf("h%d.g%d", i, i%7)
+		typ := []string{"A", "AAAA", "TXT"}[i%3]
+		val := map[string]string{"A": "192.0.2.1", "AAAA": "2001:db8::1", "TXT": `"t"`}[typ]
+		fmt.Fprintf(&zf, "%s %s %s\n", name, typ, val)
+		want[name+".list.test. "+typ] = true
+	}
+	if _, err := n.store.ImportZoneFile(context.Background(), z.ID, &zf, ""); err != nil {
+		t.Fatal(err)
+	}
+	var got []zones.RecordSet
+	in := zones.ListRecordSetsInput{MaxItems: 137}
+	pages := 0
+	for {
+		p, err := n.store.ListRecordSets(context.Background(), z.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		got = append(got, p.RecordSets...)
+		if !p.IsTruncated {
+			break
+		}
+		in.Name, in.Type, in.Identifier = p.NextName, p.NextType, p.NextIdentifier
+	}
+	if len(got) != 10000 || pages != (10000+136)/137 {
+		t.Fatalf("%d sets in %d pages", len(got), pages)
+	}
+	seen := map[string]bool{}
+	for i, rs := range got {
+		k := rs.Name + " " + rs.Type
+		if seen[k] || !want[k] {
+			t.Fatalf("set %d (%s) repeated or unknown", i, k)
+		}
+		seen[k] = true
+		if i > 0 {
+			a, b := got[i-1], rs
+			ka, kb := zones.ListKey(a.Name), zones.ListKey(b.Name)
+			if ka > kb || (ka == kb && a.Type >= b.Type) {
+				t.Fatalf("out of order at %d: %s %s before %s %s", i, a.Name, a.Type, b.Name, b.Type)
+			}
+		}
+	}
+	// Route 53's start rules: a type without a name is refused.
+	if _, err := n.store.ListRecordSets(context.Background(), z.ID, zones.ListRecordSetsInput{Type: "A"}); zones.CodeOf(err) != zones.CodeInvalidInput {
+		t.Fatalf("type without name: %v", err)
 	}
 }
