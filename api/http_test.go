@@ -624,3 +624,29 @@ func TestPanicIs500(t *testing.T) {
 type panicStore struct{ fakeStore }
 
 func (*panicStore) GetZone(ctx context.Context, id string) (zones.Zone, error) { panic("boom") }
+
+func TestRateLimitPerClient(t *testing.T) {
+	ts := newTestServer(t, Options{RateLimit: 1, RateBurst: 3, Tokens: map[string]string{"a": "alice", "b": "bob"}})
+	codes := map[int]int{}
+	for i := 0; i < 10; i++ {
+		codes[ts.do(t, "GET", "/v1/zones", "a", nil).status]++
+	}
+	if codes[200] < 3 || codes[429] == 0 {
+		t.Fatalf("alice's statuses: %v", codes)
+	}
+	r := ts.do(t, "GET", "/v1/zones", "a", nil)
+	if r.status == 429 {
+		if e := r.errorBody(t); e.Code != "Throttling" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("429 body %+v", e)
+		}
+	}
+	// Another client is unaffected, and so are the health endpoints.
+	if r := ts.do(t, "GET", "/v1/zones", "b", nil); r.status != 200 {
+		t.Fatalf("bob: %d", r.status)
+	}
+	for i := 0; i < 10; i++ {
+		if r := ts.do(t, "GET", "/healthz", "", nil); r.status != 200 {
+			t.Fatalf("/healthz limited: %d", r.status)
+		}
+	}
+}

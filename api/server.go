@@ -50,6 +50,11 @@ type Options struct {
 	Cidr CidrService
 	// Audit, if not nil, records every /v1 write and serves GET /v1/audit.
 	Audit AuditLog
+	// RateLimit is the requests per second each client (token name, or
+	// remote address) may send to /v1, with bursts of RateBurst; 0 means
+	// DefaultRateLimit, negative turns limiting off.
+	RateLimit float64
+	RateBurst int
 	// TestDNSAnswer serves GET /v1/testdnsanswer (dnsserver.Table
 	// satisfies it); nil answers 503.
 	TestDNSAnswer DNSAnswerer
@@ -63,6 +68,7 @@ type Server struct {
 	tokens  []token
 	metrics *metrics
 	echo    *echo.Echo
+	limiter *limiter // nil: no rate limit
 	// routes is the set of registered route patterns: the bounded values of
 	// the metrics' route label.
 	routes map[string]struct{}
@@ -90,7 +96,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.RateLimit == 0 {
+		opts.RateLimit, opts.RateBurst = DefaultRateLimit, DefaultRateBurst
+	}
 	s := &Server{
+		limiter: newLimiter(opts.RateLimit, opts.RateBurst),
 		opts:    opts,
 		store:   opts.Store,
 		log:     log,
@@ -104,7 +114,7 @@ func New(opts Options) (*Server, error) {
 	e.Logger.SetOutput(io.Discard)
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(rewritePath)
-	e.Use(s.observe, s.recoverPanics, s.authenticate, s.auditWrites)
+	e.Use(s.observe, s.recoverPanics, s.authenticate, s.rateLimit, s.auditWrites)
 	s.echo = e
 	s.register()
 	for _, r := range e.Routes() {

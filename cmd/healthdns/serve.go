@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	etcdPassword                             string
 	shutdownDelay                            time.Duration
 	nodeTTL                                  time.Duration
+	apiRateLimit                             float64
 }
 
 // envDefault returns HEALTHDNS_<NAME> for a flag name, or def.
@@ -92,6 +94,8 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	c.healthQuorum, _ = parseFloat01(q)
 	sd, _ := time.ParseDuration(envDefault("shutdown-delay", "500ms"))
 	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", sd, "lame-duck time between turning not-ready and closing the listeners")
+	rl, _ := strconv.ParseFloat(envDefault("api-rate-limit", "50"), 64)
+	fs.Float64Var(&c.apiRateLimit, "api-rate-limit", rl, "requests per second each API client (token, or address) may send to /v1, bursts of 4x; 0 turns limiting off")
 	nt, _ := time.ParseDuration(envDefault("node-ttl", "10s"))
 	fs.DurationVar(&c.nodeTTL, "node-ttl", nt, "lease TTL of this node's registration; a node that dies stops counting for INSYNC after it")
 	return fs
@@ -410,7 +414,7 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 			return err
 		}
 		apiSrv, err := api.New(api.Options{
-			Route53: r53, TestDNSAnswer: table,
+			Route53: r53, TestDNSAnswer: table, RateLimit: rateLimitOption(c.apiRateLimit), RateBurst: int(4 * c.apiRateLimit),
 			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store, Audit: store, HealthChecks: hcService,
 			Ready:   ready,
 			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
@@ -455,6 +459,15 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		return nil
 	}
 	return err
+}
+
+// rateLimitOption maps --api-rate-limit (0 = off) to api.Options.RateLimit
+// (negative = off).
+func rateLimitOption(v float64) float64 {
+	if v <= 0 {
+		return -1
+	}
+	return v
 }
 
 func anyHTTPS(endpoints []string) bool {
