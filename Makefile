@@ -4,7 +4,7 @@ BIN     ?= bin
 PKGS    ?= ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test test-short test-race bench bench-peers fuzz lint fmt clean
+.PHONY: all build run test test-short test-race bench bench-peers fuzz soak lint fmt clean
 
 all: build
 
@@ -32,6 +32,9 @@ bench-peers: build ## side-by-side dnsperf run against NSD, Knot and healthdns (
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	scripts/fuzz.sh $(FUZZTIME)
+
+soak: ## 10 minutes of steady load with changes and health flips; not in CI (SOAK_SECONDS, SOAK_RATE)
+	scripts/soak.sh $${SOAK_SECONDS:-600} $${SOAK_RATE:-5000}
 
 lint: ## gofmt check and go vet
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -330,6 +331,12 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	defer cli.Close()
 
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "healthdns_runtime_goroutines", Help: "Goroutines in this process (flat under steady load: see make soak)."},
+			func() float64 { return float64(runtime.NumGoroutine()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "healthdns_runtime_heap_bytes", Help: "Bytes of allocated heap objects (runtime.MemStats.HeapAlloc)."},
+			func() float64 { var m runtime.MemStats; runtime.ReadMemStats(&m); return float64(m.HeapAlloc) }),
+	)
 	mirror := etcdstore.NewMirror()
 	table := dnsserver.NewTable()
 	cidr := &etcdstore.CIDRTable{}
