@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,6 +123,11 @@ func parseValue(name string, ttl uint32, tname string, qtype uint16, v string, c
 	if strings.HasPrefix(strings.TrimSpace(v), "$") {
 		return nil, fmt.Errorf("value %q starts with a directive", v)
 	}
+	if !check {
+		if rr := fastRR(name, ttl, qtype, v); rr != nil {
+			return rr, nil
+		}
+	}
 	rr, err := dns.NewRR(name + " " + strconv.FormatUint(uint64(ttl), 10) + " IN " + tname + " " + v)
 	if err != nil {
 		return nil, fmt.Errorf("value %q is not valid %s data: %s", v, tname, cleanParseError(err))
@@ -137,14 +144,51 @@ func parseValue(name string, ttl uint32, tname string, qtype uint16, v string, c
 	return rr, nil
 }
 
+// fastRR builds the records of the commonest types straight from their
+// stored (already validated, canonical) presentation, without miekg/dns's
+// general lexer; nil means "use the lexer".
+func fastRR(name string, ttl uint32, qtype uint16, v string) dns.RR {
+	h := dns.RR_Header{Name: name, Rrtype: qtype, Class: dns.ClassINET, Ttl: ttl}
+	switch qtype {
+	case dns.TypeA:
+		if ip, err := netip.ParseAddr(v); err == nil && ip.Is4() {
+			b := ip.As4()
+			return &dns.A{Hdr: h, A: net.IP(b[:])}
+		}
+	case dns.TypeAAAA:
+		if ip, err := netip.ParseAddr(v); err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == "" {
+			b := ip.As16()
+			return &dns.AAAA{Hdr: h, AAAA: net.IP(b[:])}
+		}
+	}
+	return nil
+}
+
 // checkRR refuses records that parse but that a server could not send.
 func checkRR(rr dns.RR) error {
 	if strings.TrimSpace(RdataString(rr)) == "" {
 		return fmt.Errorf("no record data")
 	}
 	// miekg/dns accepts records with missing data (as dynamic updates use
-	// them); such a record prints as text that does not parse back.
-	if _, isNull := rr.(*dns.NULL); isNull {
+	// them); such a record prints as text that does not parse back. The
+	// common types are checked field by field; the rest by a second parse.
+	switch v := rr.(type) {
+	case *dns.NULL:
+		return nil
+	case *dns.A:
+		if v.A == nil || v.A.To4() == nil {
+			return fmt.Errorf("incomplete record data")
+		}
+		return nil
+	case *dns.AAAA:
+		if v.AAAA == nil || len(v.AAAA) != 16 {
+			return fmt.Errorf("incomplete record data")
+		}
+		return nil
+	case *dns.CNAME:
+		if v.Target == "" {
+			return fmt.Errorf("incomplete record data")
+		}
 		return nil
 	}
 	if _, err := dns.NewRR(rr.String()); err != nil {

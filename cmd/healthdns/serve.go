@@ -312,6 +312,11 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		logger.Info("embedded etcd started", "client_url", c.embClientURL, "dir", filepath.Join(c.dataDir, "etcd"))
 	}
 	ccfg := clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+		// Ping idle connections so that a dead one (a partition drops
+		// packets, it does not close connections) is found and its watch
+		// and requests move to another member. gRPC's floor is 10s; etcd's
+		// --grpc-keepalive-min-time default (5s) allows it.
+		DialKeepAliveTime: 10 * time.Second, DialKeepAliveTimeout: 3 * time.Second,
 		Username: c.etcdUser, Password: c.etcdPassword}
 	if c.etcdCert != "" || c.etcdKey != "" || c.etcdCA != "" || anyHTTPS(endpoints) {
 		if (c.etcdCert == "") != (c.etcdKey == "") {

@@ -30,6 +30,9 @@ func (s *Store) RecordAudit(ctx context.Context, e zones.AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
+	if err := s.checkReachable(); err != nil {
+		return err
+	}
 	lease, err := s.auditLease(ctx)
 	if err != nil {
 		return storeErr("audit", err)

@@ -312,8 +312,13 @@ func (s *Store) commit(ctx context.Context, cid string, cmps []clientv3.Cmp, the
 			}
 			return 0, nil
 		}
-		if !ambiguous(err) || time.Now().After(deadline) || ctx.Err() != nil {
-			if rev, ok := s.changeApplied(ctx, cid); ok {
+		if !ambiguous(err) || time.Now().After(deadline) || ctx.Err() != nil || s.checkReachable() != nil {
+			// Give up retrying once the probe says etcd is away; look for the
+			// change record briefly, as etcd may not answer that either.
+			qc, qcancel := context.WithTimeout(ctx, time.Second)
+			rev, ok := s.changeApplied(qc, cid)
+			qcancel()
+			if ok {
 				return rev, nil
 			}
 			return 0, storeErr("commit", err)

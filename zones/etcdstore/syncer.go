@@ -98,6 +98,10 @@ func (s *Syncer) Status() SyncStatus {
 	st.Revision = s.o.Mirror.Revision()
 	if st.EtcdReachable = s.reachable.Load(); st.EtcdReachable {
 		st.UnreachableSince = nil
+	} else if st.State == StateInSync && st.UnreachableSince != nil {
+		// The watch may not have noticed yet (a partition drops packets
+		// rather than closing the connection): the probe knows better.
+		st.State, st.Since = StateUnreachable, *st.UnreachableSince
 	}
 	return st
 }
@@ -182,6 +186,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			}
 		}
 		if err == nil {
+			triedCache = true // synced: the local copy is only for a start without etcd
 			backoff = 100 * time.Millisecond
 			s.setState(StateInSync, nil)
 			err = s.watch(ctx, rev)
