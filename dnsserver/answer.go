@@ -420,7 +420,8 @@ func (b *answerBuilder) anyOrder(z *zone, n *node) []*rrset {
 		return 2
 	}
 	var out [4][]*rrset
-	for _, rs := range n.rrsets {
+	for i := range n.rrsets {
+		rs := &n.rrsets[i]
 		if rs.qtype == dns.TypeRRSIG && b.do && z.signed > 0 {
 			continue // RRSIGs come with the RRset they cover
 		}

@@ -115,3 +115,79 @@ func BenchmarkApply(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFastAnswer measures the fast path (parse, look up, copy the
+// prepared reply) for the answers it prepares: it must not allocate.
+func BenchmarkFastAnswer(b *testing.B) {
+	tb := testTable(b)
+	h := newTestHealth()
+	h.set(false, "hc-down")
+	tb.SetHealth(h)
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "example.org.", Put: []*zones.Set{
+		rset(b, "w.example.org. 60 IN A 192.0.2.1", weight("a", 3, "hc-down")),
+		rset(b, "w.example.org. 60 IN A 192.0.2.2", weight("b", 1, "hc-up")),
+		rset(b, "w.example.org. 60 IN A 192.0.2.3", weight("c", 2, "")),
+		rset(b, "f.example.org. 60 IN A 192.0.2.4", failover("p", zones.FailoverPrimary, "hc-down")),
+		rset(b, "f.example.org. 60 IN A 192.0.2.5", failover("s", zones.FailoverSecondary, "hc-up")),
+		rset(b, "m.example.org. 60 IN A 192.0.2.6", multivalue("m1", "hc-down")),
+		rset(b, "m.example.org. 60 IN A 192.0.2.7", multivalue("m2", "")),
+		rset(b, "m.example.org. 60 IN A 192.0.2.8", multivalue("m3", "hc-up")),
+	}}}); err != nil {
+		b.Fatal(err)
+	}
+	snap := tb.Load()
+	for _, c := range []struct {
+		name  string
+		qname string
+		qtype uint16
+		v     fastVariant
+	}{
+		{"exact", "mail.example.org.", dns.TypeA, fastVariant{}},
+		{"exact-edns-mixedcase", "MAIL.example.org.", dns.TypeAAAA, fastVariant{bufsize: 1232}},
+		{"nxdomain", "nothing.example.org.", dns.TypeA, fastVariant{}},
+		{"nodata", "mail.example.org.", dns.TypeTXT, fastVariant{bufsize: 1232}},
+		{"weighted", "w.example.org.", dns.TypeA, fastVariant{}},
+		{"failover", "f.example.org.", dns.TypeA, fastVariant{}},
+		{"multivalue", "m.example.org.", dns.TypeA, fastVariant{}},
+	} {
+		pkt := c.v.pack(b, 1, c.qname, c.qtype)
+		out := make([]byte, 0, 4096)
+		var q fastQuery
+		if _, _, ok := appendFast(snap, &q, pkt, out); !ok {
+			b.Fatalf("%s: not on the fast path", c.name)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				appendFast(snap, &q, pkt, out[:0])
+			}
+		})
+	}
+}
+
+// BenchmarkUDPLoopServe measures what a UDP loop does per datagram between
+// its system calls: load the snapshot, the fast path, the metrics.
+func BenchmarkUDPLoopServe(b *testing.B) {
+	tb := testTable(b)
+	s, err := New(Options{Addr: "127.0.0.1:0", Table: tb})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &udpLoop{s: s, counts: s.metrics.newShard()}
+	from := netip.MustParseAddrPort("192.0.2.1:5353")
+	for _, c := range []struct {
+		name, qname string
+		qtype       uint16
+	}{{"exact", "mail.example.org.", dns.TypeA}, {"nxdomain", "nothing.example.org.", dns.TypeA}, {"slow-cname", "www.example.org.", dns.TypeA}} {
+		pkt := fastVariant{bufsize: 1232}.pack(b, 1, c.qname, c.qtype)
+		buf := make([]byte, 0, udpReadSize)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if l.serve(pkt, from, buf) == nil {
+					b.Fatal("no reply")
+				}
+			}
+		})
+	}
+}

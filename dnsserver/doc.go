@@ -17,6 +17,31 @@
 //     addresses, EDNS and truncation to the client's buffer.
 //   - Server binds UDP and TCP on one address and writes what Answer returns.
 //
+// The UDP query path (wire.go, fast.go, udp.go). When a name changes, each
+// of its RRsets that answers on its own is packed to wire format: the
+// answer section (its records, then its RRSIGs for DO), compressed against
+// the lower-case question as Pack compresses it. Weighted, failover,
+// multivalue and simple-with-health-checks sets of non-alias records get
+// one packed form per candidate. A zone's negative answer (the SOA with the
+// negative TTL, and its RRSIGs) is packed once per version of the zone
+// against a question of the origin, and its compression pointers are moved
+// at send time to where the origin sits in the query name, so a new serial
+// repacks one record, not the zone. Server reads UDP with one socket per
+// GOMAXPROCS bound with SO_REUSEPORT, each read by its own loop (batches of
+// recvmmsg and sendmmsg on Linux). A loop parses only the header, the
+// question and an OPT record, and for a plain query (one IN question, a name
+// needing no escapes, OPT version 0 with no option but NSID, COOKIE or
+// PADDING) whose answer is prepared (an RRset of the name, NODATA, NXDOMAIN
+// or REFUSED) that fits the client's buffer, copies the prepared octets
+// behind the query's header and question (so the client's case is kept),
+// sets the ID, RD, CD and counts, and appends OPT: no allocation and no
+// lock. Everything else (other opcodes and classes, ECS, other options,
+// wildcards, CNAME and DNAME chains, referrals, DS, ANY, additional
+// records, CIDR and alias routing, truncation) takes the slow path: Unpack,
+// Answer, Pack, as TCP always does; the octets are the same where both
+// apply (TestFastPathMatchesSlowPath, FuzzFastPath). Queries are counted in
+// per-loop shards of atomic counters summed when scraped.
+//
 // Routing (routing.go) follows Route 53's documented rules. Record sets of
 // one name and type that carry a routing policy, a health check or an alias
 // target get a route, precomputed when the snapshot is built; a query only
@@ -56,8 +81,8 @@
 // candidates, their health and weights, and the rule that chose.
 //
 // Concurrency: Apply, SetHealth and SetCIDRSource are serialised; snapshots
-// are immutable, and any number of goroutines may call Load and Answer at
-// once without locks. A query loads the snapshot once, so each reply is
+// are immutable (prepared octets included: the fast path copies them), and
+// any number of goroutines may call Load and Answer at once without locks. A query loads the snapshot once, so each reply is
 // consistent with one version of the data; the Health and CIDRSource it
 // carries answer live and must be safe for concurrent use and lock-free
 // (healthcheck.Monitor and etcdstore.CIDRTable are). Random draws use

@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -24,25 +25,40 @@ var rcodeLabels = []int{
 }
 
 var (
-	qtypeIndex = func() map[uint16]int {
-		m := make(map[uint16]int, len(qtypeLabels))
-		for i, t := range qtypeLabels {
-			m[t] = i
+	// qtypeSlots maps a query type below len(qtypeSlots) to its slot;
+	// larger types (CAA is 257) are looked up in qtypeLabels.
+	qtypeSlots = func() (t [256]uint8) {
+		for i := range t {
+			t[i] = uint8(len(qtypeLabels))
 		}
-		return m
+		for i, q := range qtypeLabels {
+			if q < 256 {
+				t[q] = uint8(i)
+			}
+		}
+		return t
 	}()
 	numQtypes = len(qtypeLabels) + 1 // + "other"
 	numRcodes = len(rcodeLabels) + 1
+	numSlots  = numQtypes * numRcodes * 2
 )
 
 func qtypeSlot(t uint16) int {
-	if i, ok := qtypeIndex[t]; ok {
-		return i
+	if t < 256 {
+		return int(qtypeSlots[t])
+	}
+	for i, q := range qtypeLabels {
+		if q == t {
+			return i
+		}
 	}
 	return len(qtypeLabels)
 }
 
 func rcodeSlot(rc int) int {
+	if rc >= 0 && rc < len(rcodeSlots) {
+		return int(rcodeSlots[rc])
+	}
 	for i, r := range rcodeLabels {
 		if r == rc {
 			return i
@@ -50,6 +66,19 @@ func rcodeSlot(rc int) int {
 	}
 	return len(rcodeLabels)
 }
+
+// rcodeSlots maps the 4-bit RCODEs to their slots.
+var rcodeSlots = func() (t [16]uint8) {
+	for rc := range t {
+		t[rc] = uint8(len(rcodeLabels))
+		for i, r := range rcodeLabels {
+			if r == rc {
+				t[rc] = uint8(i)
+			}
+		}
+	}
+	return t
+}()
 
 func qtypeLabel(slot int) string {
 	if slot < len(qtypeLabels) {
@@ -65,38 +94,43 @@ func rcodeLabel(slot int) string {
 	return "other"
 }
 
-// metrics are the responder's Prometheus metrics. The per-query counter is
-// resolved once per label combination and cached, so the query path does not
-// hash labels or take the vector's lock.
+// metrics are the responder's Prometheus metrics. Queries are counted in
+// shards of plain atomic counters, one per UDP read loop and one shared by
+// the rest (TCP, miekg/dns's handlers), and summed when scraped: the query
+// path neither hashes labels nor takes a lock, and loops on different
+// cores do not share a cache line.
 type metrics struct {
-	queries   *prometheus.CounterVec
-	panics    prometheus.Counter
-	truncated [2]prometheus.Counter
-	cache     []atomic.Pointer[counterBox] // [qtype][rcode][transport]
+	queriesDesc   *prometheus.Desc
+	truncatedDesc *prometheus.Desc
+	panics        prometheus.Counter
+
+	mu     sync.Mutex
+	shards []*queryCounts
+	shared *queryCounts
 }
 
-type counterBox struct{ c prometheus.Counter }
+// queryCounts is one shard of the query counters.
+type queryCounts struct {
+	_         [64]byte         // keep the counters off other data's cache lines
+	truncated [2]atomic.Uint64 // by transport
+	n         []atomic.Uint64  // [qtype][rcode][transport]
+}
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "healthdns_dns_queries_total",
-			Help: "DNS queries answered, by query type (a fixed set, else other), response code and transport.",
-		}, []string{"qtype", "rcode", "transport"}),
+		queriesDesc: prometheus.NewDesc("healthdns_dns_queries_total",
+			"DNS queries answered, by query type (a fixed set, else other), response code and transport.",
+			[]string{"qtype", "rcode", "transport"}, nil),
+		truncatedDesc: prometheus.NewDesc("healthdns_dns_truncated_responses_total",
+			"Responses sent with the TC bit set, by transport.", []string{"transport"}, nil),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "healthdns_dns_panics_total",
 			Help: "Queries whose answer panicked and were answered SERVFAIL.",
 		}),
-		cache: make([]atomic.Pointer[counterBox], numQtypes*numRcodes*2),
 	}
-	truncated := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "healthdns_dns_truncated_responses_total",
-		Help: "Responses sent with the TC bit set, by transport.",
-	}, []string{"transport"})
-	m.truncated[UDP] = truncated.WithLabelValues(UDP.String())
-	m.truncated[TCP] = truncated.WithLabelValues(TCP.String())
+	m.shared = m.newShard()
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.queries, m.panics, truncated} {
+		for _, c := range []prometheus.Collector{m, m.panics} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("dnsserver: register metrics: %w", err)
 			}
@@ -105,16 +139,59 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) observe(qtype uint16, rcode int, tr Transport, truncated bool) {
-	q, r := qtypeSlot(qtype), rcodeSlot(rcode)
-	slot := &m.cache[(q*numRcodes+r)*2+int(tr&1)]
-	box := slot.Load()
-	if box == nil {
-		box = &counterBox{m.queries.WithLabelValues(qtypeLabel(q), rcodeLabel(r), tr.String())}
-		slot.Store(box)
+// newShard returns a new shard of query counters, counted from now on.
+func (m *metrics) newShard() *queryCounts {
+	c := &queryCounts{n: make([]atomic.Uint64, numSlots)}
+	m.mu.Lock()
+	m.shards = append(m.shards, c)
+	m.mu.Unlock()
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.queriesDesc
+	ch <- m.truncatedDesc
+}
+
+// Collect implements prometheus.Collector: the sums over the shards; a
+// series appears once counted.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	m.mu.Lock()
+	shards := m.shards
+	m.mu.Unlock()
+	sum := make([]uint64, numSlots)
+	var trunc [2]uint64
+	for _, c := range shards {
+		for i := range sum {
+			sum[i] += c.n[i].Load()
+		}
+		for i := range trunc {
+			trunc[i] += c.truncated[i].Load()
+		}
 	}
-	box.c.Inc()
+	for i, v := range sum {
+		if v == 0 {
+			continue
+		}
+		tr, rest := Transport(i%2), i/2
+		q, r := rest/numRcodes, rest%numRcodes
+		ch <- prometheus.MustNewConstMetric(m.queriesDesc, prometheus.CounterValue, float64(v),
+			qtypeLabel(q), rcodeLabel(r), tr.String())
+	}
+	for _, tr := range []Transport{UDP, TCP} {
+		ch <- prometheus.MustNewConstMetric(m.truncatedDesc, prometheus.CounterValue, float64(trunc[tr]), tr.String())
+	}
+}
+
+// observe counts a reply in the shared shard.
+func (m *metrics) observe(qtype uint16, rcode int, tr Transport, truncated bool) {
+	m.shared.observe(qtype, rcode, tr, truncated)
+}
+
+func (c *queryCounts) observe(qtype uint16, rcode int, tr Transport, truncated bool) {
+	c.n[(qtypeSlot(qtype)*numRcodes+rcodeSlot(rcode))*2+int(tr&1)].Add(1)
 	if truncated {
-		m.truncated[tr&1].Inc()
+		c.truncated[tr&1].Add(1)
 	}
 }

@@ -434,13 +434,13 @@ func startNSD(t *testing.T, nsdPath, dir string, dz []*diffZone) string {
 	t.Helper()
 	var lastErr error
 	for attempt := range 3 {
-		pc, ln, err := listenPair("127.0.0.1:0")
+		pcs, ln, err := listenSockets("127.0.0.1:0", 1, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := pc.LocalAddr().String()
+		addr := pcs[0].LocalAddr().String()
 		_, port, _ := strings.Cut(addr, ":")
-		pc.Close()
+		pcs[0].Close()
 		ln.Close()
 
 		run := filepath.Join(dir, fmt.Sprintf("nsd%d", attempt))

@@ -85,6 +85,7 @@ type candidate struct {
 	primary  bool
 	location string // CIDR location
 	coll     string // CIDR collection id
+	wire     []byte // rrs packed as an answer section (see route.prepare)
 }
 
 // route is what a routed RRset chooses from, precomputed when the snapshot
@@ -97,6 +98,48 @@ type route struct {
 	secondary   int      // failover: the SECONDARY candidate, or -1
 	def         int      // CIDR: the "*" candidate, or -1
 	collections []string // CIDR: distinct collection ids
+	fast        bool     // every candidate has wire; the fast path may answer
+}
+
+// prepare packs each candidate's records for the fast path, which answers
+// weighted and failover sets with one candidate's octets, and multivalue
+// and union sets of A or AAAA records by joining records of several (their
+// records carry no names but the owner, a pointer to the question, so they
+// can be laid side by side). Aliases, CIDR routing and records that need
+// in-zone additional processing take the slow path.
+func (r *route) prepare(rs *rrset, name, origin string, p *packer) {
+	r.fast = false
+	switch r.policy {
+	case policyWeighted, policyFailover:
+	case policyMultivalue, policyUnion:
+		if rs.qtype != dns.TypeA && rs.qtype != dns.TypeAAAA {
+			return
+		}
+		if r.policy == policyUnion && rs.wire == nil {
+			return
+		}
+	default:
+		return
+	}
+	for _, t := range rs.targets {
+		if inZone(t, origin) {
+			return
+		}
+	}
+	for i := range r.cands {
+		if c := &r.cands[i]; c.alias != "" || len(c.rrs) == 0 {
+			return
+		}
+	}
+	for i := range r.cands {
+		c := &r.cands[i]
+		body, err := p.pack(name, rs.qtype, ownedBy(c.rrs, name), nil)
+		if err != nil || !fitsUDP(name, len(body)) {
+			return
+		}
+		c.wire = p.arena.copy(body)
+	}
+	r.fast = true
 }
 
 // buildRoute returns the route of the sets of one name and type, or nil when

@@ -78,7 +78,9 @@ func failover(id, role, check string) func(*zones.Set) {
 
 func multivalue(id, check string) func(*zones.Set) {
 	yes := true
-	return func(s *zones.Set) { s.SetIdentifier, s.MultiValueAnswer, s.HealthCheckID, s.CheckID = id, &yes, check, check }
+	return func(s *zones.Set) {
+		s.SetIdentifier, s.MultiValueAnswer, s.HealthCheckID, s.CheckID = id, &yes, check, check
+	}
 }
 
 func cidr(id, coll, loc, check string) func(*zones.Set) {

@@ -127,7 +127,8 @@ type zone struct {
 	soa    dns.RR // the apex SOA
 	negSOA dns.RR // the SOA with TTL min(TTL, MINIMUM), for negative answers (RFC 2308)
 	sigSOA []dns.RR
-	signed int // RRSIG record sets in the zone
+	neg    *negWire // prepared negative answer; nil: take the slow path
+	signed int      // RRSIG record sets in the zone
 	nodes  int
 	sets   int
 }
@@ -146,29 +147,43 @@ type node struct {
 	gen       uint64
 	dirty     bool
 	sets      []*zones.Set // sorted by Qtype, SetIdentifier
-	rrsets    []*rrset     // derived from sets, sorted by type
+	rrsets    []rrset      // derived from sets, sorted by type (values: one allocation, one cache line fewer)
 	cname     *rrset
 	dname     *rrset
 	ns        *rrset
 }
 
 // rrset is the precomputed answer for one name and type: the union of the
-// records of every set of that type (de-duplicated), the RRSIGs covering it,
-// and, when routing policies, health checks or aliases decide what answers,
-// the route that a query chooses from.
+// records of every set of that type (de-duplicated) and their prepared wire
+// form; rrsetMore holds what only some RRsets have.
 type rrset struct {
 	qtype   uint16
+	wireLen uint16 // octets of wire without the RRSIGs (DO clear)
 	rrs     []dns.RR
+	// wire is the prepared answer section (rrs, then sigs) for a query of
+	// the owner and type. nil: the answer needs the slow path.
+	wire       []byte
+	*rrsetMore // never nil: noMore when the RRset has none of it
+}
+
+// rrsetMore is the part of an rrset that most (plain A and AAAA) RRsets do
+// not need, kept apart so that a million of those stay small: the RRSIGs
+// covering it, the route when routing policies, health checks or aliases
+// decide what answers, and names for additional processing.
+type rrsetMore struct {
 	sigs    []dns.RR
 	route   *route   // nil: rrs answers as it is
 	targets []string // canonical names for additional processing (NS, MX, SRV)
 	target  string   // canonical CNAME or DNAME target; "" when routed
 }
 
+// noMore is the shared, empty rrsetMore: never modify it.
+var noMore = &rrsetMore{}
+
 func (n *node) get(qtype uint16) *rrset {
-	for _, rs := range n.rrsets {
-		if rs.qtype == qtype {
-			return rs
+	for i := range n.rrsets {
+		if n.rrsets[i].qtype == qtype {
+			return &n.rrsets[i]
 		}
 	}
 	return nil
@@ -209,6 +224,7 @@ type zoneEdit struct {
 	owned    [numShards]bool
 	dirty    []*node
 	sizeHint int
+	packer   packer
 }
 
 func newZoneEdit(base *zone, origin, id string, gen uint64, sizeHint int) *zoneEdit {
@@ -389,9 +405,10 @@ func (e *zoneEdit) finish() *zone {
 	}
 	for _, n := range e.dirty {
 		n.dirty = false
-		if e.z.node(n.name) == n {
-			n.derive(e.z.origin)
+		if e.z.node(n.name) != n {
+			continue
 		}
+		n.derive(e.z.origin, &e.packer)
 	}
 	e.dirty = nil
 	z := e.z
@@ -408,6 +425,7 @@ func (e *zoneEdit) finish() *zone {
 			z.sigSOA = rs.sigs
 		}
 	}
+	z.prepareNegative()
 	return z
 }
 
@@ -432,9 +450,21 @@ func (e *zoneEdit) prune(n *node) {
 	}
 }
 
+// rrsetCount returns the number of RRsets the sets (sorted by type) make.
+func rrsetCount(sets []*zones.Set) int {
+	groups, last := 0, -1
+	for _, s := range sets {
+		if qt, _ := setQtype(s); int(qt) != last {
+			groups, last = groups+1, int(qt)
+		}
+	}
+	return groups
+}
+
 // derive recomputes the node's answers from its sets.
-func (n *node) derive(origin string) {
+func (n *node) derive(origin string, p *packer) {
 	n.rrsets, n.cname, n.dname, n.ns, n.cut = nil, nil, nil, nil, false
+	n.rrsets = make([]rrset, 0, rrsetCount(n.sets))
 	var sigs []dns.RR
 	for i := 0; i < len(n.sets); {
 		qt, _ := setQtype(n.sets[i])
@@ -455,8 +485,18 @@ func (n *node) derive(origin string) {
 	for _, sig := range sigs {
 		if s, ok := sig.(*dns.RRSIG); ok {
 			if rs := n.get(s.TypeCovered); rs != nil {
+				if rs.rrsetMore == noMore {
+					rs.rrsetMore = &rrsetMore{}
+				}
 				rs.sigs = append(rs.sigs, sig)
 			}
+		}
+	}
+	for i := range n.rrsets {
+		rs := &n.rrsets[i]
+		rs.prepare(n.name, origin, p)
+		if rs.route != nil {
+			rs.route.prepare(rs, n.name, origin, p)
 		}
 	}
 	n.cname = n.get(dns.TypeCNAME)
@@ -465,8 +505,10 @@ func (n *node) derive(origin string) {
 	n.cut = n.ns != nil && n.name != origin
 }
 
-func buildRRset(qt uint16, sets []*zones.Set) *rrset {
-	rs := &rrset{qtype: qt, route: buildRoute(qt, sets)}
+func buildRRset(qt uint16, sets []*zones.Set) rrset {
+	var more rrsetMore // on the stack: most RRsets share noMore
+	more.route = buildRoute(qt, sets)
+	rs := rrset{qtype: qt, rrsetMore: noMore}
 	for _, s := range sets {
 		if s.RRs == nil {
 			continue
@@ -505,20 +547,25 @@ func buildRRset(qt uint16, sets []*zones.Set) *rrset {
 	for _, rr := range rs.rrs {
 		switch r := rr.(type) {
 		case *dns.NS:
-			rs.targets = append(rs.targets, canonicalName(r.Ns))
+			more.targets = append(more.targets, canonicalName(r.Ns))
 		case *dns.MX:
-			rs.targets = append(rs.targets, canonicalName(r.Mx))
+			more.targets = append(more.targets, canonicalName(r.Mx))
 		case *dns.SRV:
-			rs.targets = append(rs.targets, canonicalName(r.Target))
+			more.targets = append(more.targets, canonicalName(r.Target))
 		case *dns.CNAME:
-			if rs.target == "" && rs.route == nil {
-				rs.target = canonicalName(r.Target)
+			if more.target == "" && more.route == nil {
+				more.target = canonicalName(r.Target)
 			}
 		case *dns.DNAME:
-			if rs.target == "" {
-				rs.target = canonicalName(r.Target)
+			if more.target == "" {
+				more.target = canonicalName(r.Target)
 			}
 		}
+	}
+	if more.route != nil || len(more.targets) > 0 || more.target != "" {
+		m := new(rrsetMore)
+		*m = more
+		rs.rrsetMore = m
 	}
 	return rs
 }

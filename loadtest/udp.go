@@ -1,0 +1,98 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+)
+
+const (
+	sendBatch   = 64                    // most queries a socket sends before replies are read
+	recvBatch   = 256                   // most replies a socket reads before sending again
+	maxIdleWait = 50 * time.Millisecond // an idle loop looks at its context this often
+	socketBuf   = 4 << 20               // asked for; the kernel caps it (net.core.rmem_max)
+)
+
+// udpSocket is one connected UDP socket. Sending and receiving happen in
+// one loop (runUDP), as in dnsperf: with a sender and a receiver goroutine
+// sharing a core, the sender would keep the core while replies overflow the
+// socket buffer and count as lost.
+type udpSocket struct {
+	*worker
+	conn    *net.UDPConn
+	sys     udpSys // the platform's calls
+	stopped bool   // no more sending
+	blocked bool   // the last send stopped for want of an id (or MaxOutstanding)
+
+	sendErrors uint64
+	lastErr    error
+}
+
+func newUDPSocket(w *worker, server string) (*udpSocket, error) {
+	raddr, err := net.ResolveUDPAddr("udp", server)
+	if err != nil {
+		return nil, fmt.Errorf("server %s: %w", server, err)
+	}
+	conn, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		return nil, fmt.Errorf("udp socket to %s: %w", server, err)
+	}
+	conn.SetReadBuffer(socketBuf)
+	conn.SetWriteBuffer(socketBuf)
+	s := &udpSocket{worker: w, conn: conn}
+	if err := s.sys.init(s); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("udp socket to %s: %w", server, err)
+	}
+	return s, nil
+}
+
+func (s *udpSocket) close() { s.conn.Close() }
+
+// step sends what is due, reads what has arrived (when read is set: the
+// caller knows the socket is readable, or does not know) and expires what
+// is too old. It reports whether it sent or read anything, and whether the
+// socket is finished: done sending, with nothing in flight.
+func (s *udpSocket) step(ctx context.Context, read bool) (busy, finished bool) {
+	now := s.now()
+	sent := 0
+	if !s.stopped && s.sending(ctx, now) {
+		sent = s.sys.send(s.want(now, sendBatch))
+	} else if !s.stopped {
+		s.stopped = true
+		s.stoppedAt = now
+	}
+	got := 0
+	if read {
+		got = s.sys.drain(recvBatch)
+	}
+	s.tr.sweep(s.now())
+	return sent > 0 || got > 0, s.stopped && s.tr.idle()
+}
+
+// wake returns when, short of a reply, the socket next has something to do:
+// a query falls due, the sending ends, or a query expires. A socket out of
+// ids waits for a reply or an expiry.
+func (s *udpSocket) wake(now int64) int64 {
+	wake := now + int64(maxIdleWait)
+	if !s.stopped && !s.blocked {
+		if s.pace.rate > 0 {
+			wake = min(wake, int64(s.pace.at(int64(s.tr.next))))
+		}
+		if now < int64(s.dur) {
+			wake = min(wake, int64(s.dur))
+		}
+	}
+	if e, ok := s.tr.nextExpiry(); ok {
+		wake = min(wake, e)
+	}
+	return wake
+}
+
+// packet returns query q's message with id set, in buf.
+func packet(buf []byte, q *Query, id uint16) []byte {
+	b := append(buf[:0], q.wire...)
+	b[0], b[1] = byte(id>>8), byte(id)
+	return b
+}
