@@ -5,7 +5,7 @@
 //	            [--sockets 4] [--threads 1] [--timeout 1s] [--outstanding 100] [--max-queries N] [--quiet]
 //	dnsload propagation --api URL --dns ADDR[,ADDR...] [--changes 100] [--json]
 //	            [--token T] [--timeout 30s] [--interval 2ms] [--zone NAME] [--quiet]
-//	dnsload drill ...   (not yet available: it comes with health checks)
+//	dnsload drill --api URL --dns ADDR[,ADDR...] [--interval 1] [--threshold 2] [--rate 200] [--json]
 //
 // qps sends the queries of a dnsperf query file ("name TYPE" a line) at a
 // fixed rate, or as fast as it can with --rate 0, and reports sent,

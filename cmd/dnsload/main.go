@@ -56,7 +56,7 @@ func commands() []command {
 		{"propagation", "--api URL --dns ADDR[,ADDR...] [--changes 100] [--json] [--token T]",
 			"time changes from the API's answer until every DNS node shows them", (*cli).propagation},
 		{"drill", "--api URL --dns ADDR[,ADDR...] [--interval 1] [--threshold 2] [--rate 200] [--json]",
-			"failover drill (not yet available)", (*cli).drill},
+			"failover drill: stop a primary backend, time detection, flip and fail-back on every node", (*cli).drill},
 	}
 }
 
@@ -105,10 +105,6 @@ func (c *cli) usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "`dnsload COMMAND --help` lists a command's flags. Exit codes: 0 ok, 1 run error, 2 bad usage.")
-}
-
-func (c *cli) drill(args []string) error {
-	return usagef("not yet available: the failover drill comes with health checks")
 }
 
 // newFlags returns a flag set that reports errors through parse rather than

@@ -46,8 +46,9 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, "missing command"},
 		{[]string{"bogus"}, `unknown command "bogus"`},
-		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300"}, "not yet available"},
-		{[]string{"drill"}, "not yet available"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053"}, "--dns is required"},
+		{[]string{"drill"}, "--api"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--interval", "0"}, "--interval must be 1-30"},
 		{[]string{"qps", "--queries", qf}, "--server is required"},
 		{[]string{"qps", "--server", "127.0.0.1:53"}, "--queries is required"},
 		{[]string{"qps", "--server", "127.0.0.1", "--queries", qf}, `--server "127.0.0.1": want host:port`},

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -142,4 +145,40 @@ func TestE2EFailoverDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("routing control ON -> primary: %v", until("rc.drill.test.", "192.0.2.11"))
+}
+
+// TestE2EDnsloadDrill runs `dnsload drill` against a node as a user would
+// and checks its JSON report.
+func TestE2EDnsloadDrill(t *testing.T) {
+	n := startServe(t, etcdtest.FreeAddr(t), etcdtest.FreeAddr(t), "--data-dir", t.TempDir(),
+		"--embedded-etcd-client-url", "http://"+etcdtest.FreeAddr(t), "--embedded-etcd-peer-url", "http://"+etcdtest.FreeAddr(t))
+	dnsload := filepath.Join(filepath.Dir(binary(t)), "dnsload")
+	if out, err := exec.Command("go", "build", "-o", dnsload, "../dnsload").CombinedOutput(); err != nil {
+		t.Fatalf("build dnsload: %v\n%s", err, out)
+	}
+	out, err := exec.Command(dnsload, "drill", "--api", n.api, "--dns", n.dnsAddr, "--interval", "1", "--threshold", "2", "--json").Output()
+	if err != nil {
+		t.Fatalf("dnsload drill: %v\n%s", err, out)
+	}
+	var r struct {
+		DetectionSeconds float64            `json:"detectionSeconds"`
+		FlipSeconds      map[string]float64 `json:"flipSeconds"`
+		FailbackSeconds  map[string]float64 `json:"failbackSeconds"`
+		Queries          int                `json:"queries"`
+		Servfail         int                `json:"servfail"`
+		WrongAnswers     int                `json:"wrongAnswers"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Logf("drill: %s", out)
+	if r.Queries == 0 || r.Servfail != 0 || r.WrongAnswers != 0 || r.DetectionSeconds <= 0 ||
+		r.FlipSeconds[n.dnsAddr] <= 0 || r.FailbackSeconds[n.dnsAddr] <= 0 {
+		t.Fatalf("drill report: %+v", r)
+	}
+	// The drill cleans up after itself.
+	zs, err := client.New(n.api, "", nil).AllZones(context.Background())
+	if err != nil || len(zs) != 0 {
+		t.Fatalf("zones left behind: %v %v", zs, err)
+	}
 }
