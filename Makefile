@@ -24,8 +24,10 @@ test-short: ## the quick tests only
 test-race: ## every test under the race detector
 	$(GO) test -count=1 -race -timeout 30m $(PKGS)
 
-bench: ## Go benchmarks of the query path and the store
+bench: ## Go benchmarks, then the query path alone and side by side with NSD and Knot (needs dnsperf nsd knot)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	scripts/bench-query-path.sh 10
+	scripts/bench-peers.sh 10 nsd knot healthdns
 
 bench-peers: build ## side-by-side dnsperf run against NSD, Knot and healthdns (needs ../shared/bench and the Debian packages)
 	scripts/bench-peers.sh

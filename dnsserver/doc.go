@@ -27,8 +27,10 @@
 // against a question of the origin, and its compression pointers are moved
 // at send time to where the origin sits in the query name, so a new serial
 // repacks one record, not the zone. Server reads UDP with one socket per
-// GOMAXPROCS bound with SO_REUSEPORT, each read by its own loop (batches of
-// recvmmsg and sendmmsg on Linux). A loop parses only the header, the
+// GOMAXPROCS bound with SO_REUSEPORT (with a 4 MiB receive buffer, as the
+// kernel allows), each read by its own loop: on Linux batches of recvmmsg
+// and sendmmsg, issued as raw system calls since the sockets never block
+// (the runtime's blocking-call protocol wakes sysmon on each). A loop parses only the header, the
 // question and an OPT record, and for a plain query (one IN question, a name
 // needing no escapes, OPT version 0 with no option but NSID, COOKIE or
 // PADDING) whose answer is prepared (an RRset of the name, NODATA, NXDOMAIN
