@@ -50,25 +50,35 @@ func newUDPSocket(w *worker, server string) (*udpSocket, error) {
 
 func (s *udpSocket) close() { s.conn.Close() }
 
-// step sends what is due, reads what has arrived (when read is set: the
-// caller knows the socket is readable, or does not know) and expires what
-// is too old. It reports whether it sent or read anything, and whether the
-// socket is finished: done sending, with nothing in flight.
-func (s *udpSocket) step(ctx context.Context, read bool) (busy, finished bool) {
+// receive reads the replies that have arrived, if read is set (the caller
+// knows the socket is readable, or does not know), and returns how many.
+// Replies are read before anything is sent, so that a send does not delay
+// their timestamps.
+func (s *udpSocket) receive(read bool) int {
+	if !read {
+		return 0
+	}
+	return s.sys.drain(recvBatch)
+}
+
+// transmit sends what is due and returns how many went out.
+func (s *udpSocket) transmit(ctx context.Context) int {
 	now := s.now()
-	sent := 0
 	if !s.stopped && s.sending(ctx, now) {
-		sent = s.sys.send(s.want(now, sendBatch))
-	} else if !s.stopped {
+		return s.sys.send(s.want(now, sendBatch))
+	}
+	if !s.stopped {
 		s.stopped = true
 		s.stoppedAt = now
 	}
-	got := 0
-	if read {
-		got = s.sys.drain(recvBatch)
-	}
+	return 0
+}
+
+// finished expires what is too old and reports whether the socket is done:
+// done sending, with nothing in flight.
+func (s *udpSocket) finished() bool {
 	s.tr.sweep(s.now())
-	return sent > 0 || got > 0, s.stopped && s.tr.idle()
+	return s.stopped && s.tr.idle()
 }
 
 // wake returns when, short of a reply, the socket next has something to do:

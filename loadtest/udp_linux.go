@@ -97,11 +97,15 @@ func runUDP(ctx context.Context, socks []*udpSocket) error {
 	for {
 		readAll := busy
 		busy = false
-		finished := true
 		for i, s := range socks {
-			b, f := s.step(ctx, readAll || fds[i].Revents != 0)
-			busy = busy || b
-			finished = finished && f
+			busy = s.receive(readAll || fds[i].Revents != 0) > 0 || busy
+		}
+		for _, s := range socks {
+			busy = s.transmit(ctx) > 0 || busy
+		}
+		finished := true
+		for _, s := range socks {
+			finished = s.finished() && finished
 		}
 		if finished {
 			return nil

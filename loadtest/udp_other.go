@@ -79,11 +79,12 @@ func runUDP(ctx context.Context, socks []*udpSocket) error {
 		go func() {
 			defer wg.Done()
 			for {
-				busy, finished := s.step(ctx, true)
-				if finished {
+				got := s.receive(true)
+				sent := s.transmit(ctx)
+				if s.finished() {
 					return
 				}
-				if busy {
+				if got > 0 || sent > 0 {
 					runtime.Gosched()
 					continue
 				}
