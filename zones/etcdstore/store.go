@@ -181,7 +181,7 @@ func (s *Store) changesLease(ctx context.Context) (clientv3.LeaseID, error) {
 // GetZone returns a zone by id.
 func (s *Store) GetZone(ctx context.Context, id string) (zones.Zone, error) {
 	var z zones.Zone
-	if !s.m.read(id, func(zd *zoneData) { z = zd.zone() }) {
+	if !s.readFresh(ctx, id, func(zd *zoneData) { z = zd.zone() }) {
 		return z, noZone(id)
 	}
 	return z, nil
@@ -373,7 +373,7 @@ func (s *Store) DeleteZone(ctx context.Context, id string) (zones.ChangeInfo, er
 		var meta zoneMeta
 		var headRev int64
 		var extra []string
-		if !s.m.read(id, func(z *zoneData) {
+		if !s.readFresh(ctx, id, func(z *zoneData) {
 			meta, headRev = z.meta, z.headRev
 			for k := range z.sets {
 				if !(k.Name == z.meta.Name && (k.Type == "SOA" || k.Type == "NS")) {
@@ -420,6 +420,21 @@ func (s *Store) DeleteZone(ctx context.Context, id string) (zones.ChangeInfo, er
 	return zones.ChangeInfo{}, zones.Errorf(zones.CodePriorRequestNotComplete, "the zone is being changed by other requests; retry")
 }
 
+// readFresh is Mirror.read for writes: a zone this node has not seen yet
+// (created through another node a moment ago) is looked for again after the
+// Mirror caught up with etcd, so a client may write to any node right after
+// creating the zone through another.
+func (s *Store) readFresh(ctx context.Context, zid string, f func(z *zoneData)) bool {
+	if s.m.read(zid, f) {
+		return true
+	}
+	if s.checkReachable() != nil {
+		return false
+	}
+	s.catchUp(ctx)
+	return s.m.read(zid, f)
+}
+
 // catchUp waits until the Mirror holds etcd's current revision.
 func (s *Store) catchUp(ctx context.Context) {
 	c, cancel := s.ctx(ctx)
@@ -449,7 +464,7 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 			soa     *zones.Set
 		)
 		var checkOps []clientv3.Op
-		if !s.m.read(zoneID, func(z *zoneData) {
+		if !s.readFresh(ctx, zoneID, func(z *zoneData) {
 			h, headRev = z.head, z.headRev
 			ops, perr = zones.PlanBatch(z.meta.Name, z, b)
 			soa = z.sets[zones.SetKey{Name: z.meta.Name, Type: "SOA"}]
@@ -595,7 +610,7 @@ func (s *Store) CheckUsers(ctx context.Context, id string) (string, error) {
 // without apex NS in the file the current NS are kept.
 func (s *Store) ImportZoneFile(ctx context.Context, zoneID string, r io.Reader, who string) (zones.ChangeInfo, error) {
 	var origin string
-	if !s.m.read(zoneID, func(z *zoneData) { origin = z.meta.Name }) {
+	if !s.readFresh(ctx, zoneID, func(z *zoneData) { origin = z.meta.Name }) {
 		return zones.ChangeInfo{}, noZone(zoneID)
 	}
 	sets, err := zones.ParseZoneFile(r, origin)
@@ -616,7 +631,7 @@ func (s *Store) ImportZoneFile(ctx context.Context, zoneID string, r io.Reader, 
 		var h head
 		var headRev int64
 		var ns *zones.Set
-		if !s.m.read(zoneID, func(z *zoneData) {
+		if !s.readFresh(ctx, zoneID, func(z *zoneData) {
 			h, headRev = z.head, z.headRev
 			ns = z.sets[zones.SetKey{Name: origin, Type: "NS"}]
 		}) {
@@ -796,7 +811,7 @@ func (s *Store) fold(ctx context.Context, zid string) error {
 func (s *Store) ExportZoneFile(ctx context.Context, zoneID string, w io.Writer) error {
 	var origin string
 	var sets []*zones.Set
-	if !s.m.read(zoneID, func(z *zoneData) { origin, sets = z.meta.Name, z.allSets() }) {
+	if !s.readFresh(ctx, zoneID, func(z *zoneData) { origin, sets = z.meta.Name, z.allSets() }) {
 		return noZone(zoneID)
 	}
 	return zones.WriteZoneFile(w, origin, sets)
