@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/healthdns/healthdns/internal/etcdlease"
 	"github.com/healthdns/healthdns/zones"
 )
 
@@ -68,14 +68,10 @@ type StoreOptions struct {
 // Store keeps health checks in etcd. Reads go to etcd (linearizable), so a
 // caller reads its own writes on any node. It is safe for concurrent use.
 type Store struct {
-	o     StoreOptions
-	cli   *clientv3.Client
-	log   *slog.Logger
-	lease struct {
-		sync.Mutex
-		id      clientv3.LeaseID
-		granted time.Time
-	}
+	o        StoreOptions
+	cli      *clientv3.Client
+	log      *slog.Logger
+	refLease *etcdlease.Shared // frees deleted checks' caller references
 }
 
 // NewStore returns a Store.
@@ -92,7 +88,8 @@ func NewStore(o StoreOptions) (*Store, error) {
 	if o.DeletedRefTTL == 0 {
 		o.DeletedRefTTL = 24 * time.Hour
 	}
-	return &Store{o: o, cli: o.Client, log: o.Logger}, nil
+	return &Store{o: o, cli: o.Client, log: o.Logger,
+		refLease: &etcdlease.Shared{Retention: o.DeletedRefTTL, Reuse: time.Hour}}, nil
 }
 
 // maxAttempts bounds the optimistic retries of a write that lost a race.
@@ -517,19 +514,9 @@ func (s *Store) DeleteHealthCheck(ctx context.Context, id string) error {
 // deletedRefLease returns the lease that frees deleted checks' caller
 // references after DeletedRefTTL; one lease serves the deletes of an hour.
 func (s *Store) deletedRefLease(ctx context.Context) (clientv3.LeaseID, error) {
-	s.lease.Lock()
-	defer s.lease.Unlock()
-	if s.lease.id != 0 && time.Since(s.lease.granted) < time.Hour {
-		return s.lease.id, nil
-	}
 	c, cancel := s.ctx(ctx)
 	defer cancel()
-	resp, err := s.cli.Grant(c, int64((s.o.DeletedRefTTL+time.Hour)/time.Second))
-	if err != nil {
-		return 0, err
-	}
-	s.lease.id, s.lease.granted = resp.ID, time.Now()
-	return resp.ID, nil
+	return s.refLease.Get(c, s.cli)
 }
 
 // SetRoutingControl turns a ROUTING_CONTROL check ON (healthy) or OFF. Any

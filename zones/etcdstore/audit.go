@@ -44,20 +44,9 @@ func (s *Store) RecordAudit(ctx context.Context, e zones.AuditEntry) error {
 }
 
 func (s *Store) auditLease(ctx context.Context) (clientv3.LeaseID, error) {
-	l := &s.auditLeases
-	l.Lock()
-	defer l.Unlock()
-	if l.id != 0 && time.Since(l.granted) < 24*time.Hour {
-		return l.id, nil
-	}
 	c, cancel := s.ctx(ctx)
 	defer cancel()
-	resp, err := s.cli.Grant(c, int64((AuditTTL+24*time.Hour)/time.Second))
-	if err != nil {
-		return 0, err
-	}
-	l.id, l.granted = resp.ID, time.Now()
-	return resp.ID, nil
+	return s.audits.Get(c, s.cli)
 }
 
 // ListAudit returns up to maxItems entries made at or after since, oldest

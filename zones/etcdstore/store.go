@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/healthdns/healthdns/healthcheck"
+	"github.com/healthdns/healthdns/internal/etcdlease"
 	"github.com/healthdns/healthdns/zones"
 )
 
@@ -54,24 +55,17 @@ type Options struct {
 
 // Store reads zones from its Mirror and writes them to etcd.
 type Store struct {
-	o           Options
-	cli         *clientv3.Client
-	m           *Mirror
-	log         *slog.Logger
-	mu          sync.Mutex
-	locks       map[string]*sync.Mutex
-	metrics     *storeMetrics
-	pending     sync.Map // change ids last seen PENDING, for healthdns_change_insync_seconds
-	pendingN    atomic.Int64
-	lease       leaseCache // for change records
-	auditLeases leaseCache // for audit entries
-}
-
-// leaseCache holds a long lease that many records share.
-type leaseCache struct {
-	sync.Mutex
-	id      clientv3.LeaseID
-	granted time.Time
+	o        Options
+	cli      *clientv3.Client
+	m        *Mirror
+	log      *slog.Logger
+	mu       sync.Mutex
+	locks    map[string]*sync.Mutex
+	metrics  *storeMetrics
+	pending  sync.Map // change ids last seen PENDING, for healthdns_change_insync_seconds
+	pendingN atomic.Int64
+	changes  *etcdlease.Shared // for change records
+	audits   *etcdlease.Shared // for audit entries
 }
 
 // New returns a Store.
@@ -97,7 +91,9 @@ func New(o Options) *Store {
 	if len(o.NameServers) == 0 {
 		o.NameServers = []string{"ns1.healthdns.invalid.", "ns2.healthdns.invalid."}
 	}
-	return &Store{o: o, cli: o.Client, m: o.Mirror, log: o.Logger, locks: make(map[string]*sync.Mutex), metrics: newStoreMetrics(o.Registerer)}
+	return &Store{o: o, cli: o.Client, m: o.Mirror, log: o.Logger, locks: make(map[string]*sync.Mutex), metrics: newStoreMetrics(o.Registerer),
+		changes: &etcdlease.Shared{Retention: o.ChangeTTL, Reuse: time.Hour},
+		audits:  &etcdlease.Shared{Retention: AuditTTL, Reuse: 24 * time.Hour}}
 }
 
 func (s *Store) zoneLock(zid string) *sync.Mutex {
@@ -163,19 +159,9 @@ func noZone(id string) error {
 // changesLease returns a lease that expires change records after ChangeTTL;
 // one lease serves the changes of an hour.
 func (s *Store) changesLease(ctx context.Context) (clientv3.LeaseID, error) {
-	s.lease.Lock()
-	defer s.lease.Unlock()
-	if s.lease.id != 0 && time.Since(s.lease.granted) < time.Hour {
-		return s.lease.id, nil
-	}
 	c, cancel := s.ctx(ctx)
 	defer cancel()
-	resp, err := s.cli.Grant(c, int64((s.o.ChangeTTL+time.Hour)/time.Second))
-	if err != nil {
-		return 0, err
-	}
-	s.lease.id, s.lease.granted = resp.ID, time.Now()
-	return resp.ID, nil
+	return s.changes.Get(c, s.cli)
 }
 
 // GetZone returns a zone by id.
