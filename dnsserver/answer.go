@@ -50,6 +50,7 @@ type answerInfo struct {
 	fromECS bool
 	ecs     bool // the query carried a valid ECS option
 	scope   int
+	setID   string // the first set a routing policy chose
 }
 
 // answer is Answer, recording routing decisions in trace and info when they
@@ -148,7 +149,7 @@ func answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort, t
 	qname := lowerASCII(q.Name)
 	b.run(qname)
 	if info != nil {
-		*info = answerInfo{client: b.client, fromECS: b.fromECS, ecs: ecs != nil, scope: b.scope}
+		*info = answerInfo{client: b.client, fromECS: b.fromECS, ecs: ecs != nil, scope: b.scope, setID: b.setID}
 	}
 	if ecs != nil {
 		// RFC 7871 7.2.1: echo FAMILY, SOURCE PREFIX-LENGTH and ADDRESS;
@@ -251,6 +252,7 @@ type answerBuilder struct {
 	aa           bool
 	chain        int
 	referral     bool
+	setID        string  // the first set a routing policy chose
 	ents         []entry // in the order added; fill orders them by section
 }
 

@@ -1,9 +1,12 @@
 package dnsserver
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -166,28 +169,44 @@ func BenchmarkFastAnswer(b *testing.B) {
 }
 
 // BenchmarkUDPLoopServe measures what a UDP loop does per datagram between
-// its system calls: load the snapshot, the fast path, the metrics.
+// its system calls: load the snapshot, the fast path, the metrics; and the
+// same with the query log on (lines to io.Discard) or RRL on (at a rate no
+// query reaches).
 func BenchmarkUDPLoopServe(b *testing.B) {
 	tb := testTable(b)
-	s, err := New(Options{Addr: "127.0.0.1:0", Table: tb})
-	if err != nil {
-		b.Fatal(err)
-	}
-	l := &udpLoop{s: s, counts: s.metrics.newShard()}
-	from := netip.MustParseAddrPort("192.0.2.1:5353")
-	for _, c := range []struct {
-		name, qname string
-		qtype       uint16
-	}{{"exact", "mail.example.org.", dns.TypeA}, {"nxdomain", "nothing.example.org.", dns.TypeA}, {"slow-cname", "www.example.org.", dns.TypeA}} {
-		pkt := fastVariant{bufsize: 1232}.pack(b, 1, c.qname, c.qtype)
-		buf := make([]byte, 0, udpReadSize)
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if l.serve(pkt, from, buf) == nil {
-					b.Fatal("no reply")
-				}
+	for _, mode := range []string{"plain", "querylog", "rrl"} {
+		opts := Options{Addr: "127.0.0.1:0", Table: tb}
+		switch mode {
+		case "querylog":
+			ql, err := NewQueryLog(QueryLogOptions{Writer: io.Discard, Node: "bench"})
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
+			b.Cleanup(func() { ql.Close(context.Background()) })
+			opts.QueryLog = ql
+		case "rrl":
+			opts.RRL = RRLOptions{Rate: 1e12}
+		}
+		s, err := New(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l := s.newUDPLoop(nil)
+		from := netip.MustParseAddrPort("192.0.2.1:5353")
+		for _, c := range []struct {
+			name, qname string
+			qtype       uint16
+		}{{"exact", "mail.example.org.", dns.TypeA}, {"nxdomain", "nothing.example.org.", dns.TypeA}, {"slow-cname", "www.example.org.", dns.TypeA}} {
+			pkt := fastVariant{bufsize: 1232}.pack(b, 1, c.qname, c.qtype)
+			buf := make([]byte, 0, udpReadSize)
+			b.Run(mode+"/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if l.serve(pkt, from, buf, time.Now()) == nil {
+						b.Fatal("no reply")
+					}
+				}
+			})
+		}
 	}
 }

@@ -90,6 +90,13 @@
 // (healthcheck.Monitor and etcdstore.CIDRTable are). Random draws use
 // math/rand/v2's per-thread generator, which takes no lock.
 //
+// Abuse and observation (Options): response rate limiting of UDP replies
+// per client network and answer, with slip (rrl.go); a cap on concurrent
+// TCP connections whose reads shorten once half the slots are taken
+// (tcplimit.go); a query log of one JSON line per query, buffered per loop
+// and flushed by its own goroutine so the query path never waits
+// (querylog.go); per-loop latency and size histograms (metrics.go).
+//
 // Errors: Apply returns an error (and keeps the current snapshot) when a
 // delta holds a record set outside its zone, of an unknown type, or with
 // neither records nor an alias target. TestDNSAnswer returns *zones.Error

@@ -146,6 +146,8 @@ func (q *fastQuery) limit() int {
 type fastReply struct {
 	qtype uint16
 	rcode int
+	zone  *zone  // nil: no hosted zone holds the name
+	setID string // the set weighted or failover routing chose
 }
 
 // appendFast appends to out the reply to pkt when the fast path can give
@@ -170,6 +172,7 @@ func appendFast(snap *Snapshot, q *fastQuery, pkt, out []byte) (reply []byte, in
 	if z.soa == nil {
 		return out, info, false
 	}
+	info.zone = z
 	var buf [maxLabels]int
 	offs := labelOffsetsBytes(name, buf[:0])
 	below := len(name) - len(z.origin)
@@ -187,7 +190,6 @@ func appendFast(snap *Snapshot, q *fastQuery, pkt, out []byte) (reply []byte, in
 			if cur.wildChild {
 				return out, info, false // wildcard synthesis
 			}
-			info.rcode = dns.RcodeNameError
 			return q.appendNegative(z, pkt, out, dns.RcodeNameError)
 		}
 		if n.cut || (i > 0 && n.dname != nil) {
@@ -254,7 +256,7 @@ func (q *fastQuery) appendReply(pkt, out []byte, aa bool, rcode, an, ns int, bod
 // appendNegative appends NXDOMAIN or NODATA with the zone's prepared SOA,
 // its compression pointers moved to the origin's place in the query name.
 func (q *fastQuery) appendNegative(z *zone, pkt, out []byte, rcode int) ([]byte, fastReply, bool) {
-	info := fastReply{qtype: q.qtype, rcode: rcode}
+	info := fastReply{qtype: q.qtype, rcode: rcode, zone: z}
 	neg := z.neg
 	if neg == nil {
 		return out, info, false
@@ -288,7 +290,7 @@ func (q *fastQuery) appendNegative(z *zone, pkt, out []byte, rcode int) ([]byte,
 // appendRouted answers a routed RRset from its candidates' prepared
 // records, choosing as the slow path does (routing.go).
 func (q *fastQuery) appendRouted(snap *Snapshot, z *zone, rs *rrset, pkt, out []byte) ([]byte, fastReply, bool) {
-	info := fastReply{qtype: q.qtype, rcode: dns.RcodeSuccess}
+	info := fastReply{qtype: q.qtype, rcode: dns.RcodeSuccess, zone: z}
 	r := rs.route
 	if !r.fast || (q.do && len(rs.sigs) > 0) {
 		return out, info, false
@@ -310,6 +312,7 @@ func (q *fastQuery) appendRouted(snap *Snapshot, z *zone, rs *rrset, pkt, out []
 			return out, info, false
 		}
 		body, an = r.cands[i].wire, len(r.cands[i].rrs)
+		info.setID = r.cands[i].set.SetIdentifier
 	case policyMultivalue, policyUnion:
 		start := len(out) + q.qend
 		out = q.appendReply(pkt, out, true, dns.RcodeSuccess, 0, 0, nil)

@@ -34,7 +34,8 @@ func tableOf(t testing.TB, zoneTexts map[string]string) *Table {
 	tb := NewTable()
 	var deltas []zones.ZoneDelta
 	for origin, text := range zoneTexts {
-		deltas = append(deltas, zones.ZoneDelta{Origin: origin, Reset: true, Put: parseZone(t, origin, text)})
+		deltas = append(deltas, zones.ZoneDelta{ZoneID: "Z" + strings.ToUpper(strings.ReplaceAll(origin, ".", "")),
+			Origin: origin, Reset: true, Put: parseZone(t, origin, text)})
 	}
 	if err := tb.Apply(deltas); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,10 @@ package dnsserver
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,7 +104,13 @@ func rcodeLabel(slot int) string {
 type metrics struct {
 	queriesDesc   *prometheus.Desc
 	truncatedDesc *prometheus.Desc
+	latencyDesc   *prometheus.Desc
+	sizeDesc      *prometheus.Desc
+	rrlDesc       *prometheus.Desc
+	tcpConnsDesc  *prometheus.Desc
+	tcpWaitsDesc  *prometheus.Desc
 	panics        prometheus.Counter
+	srv           *Server
 
 	mu     sync.Mutex
 	shards []*queryCounts
@@ -113,16 +121,61 @@ type metrics struct {
 type queryCounts struct {
 	_         [64]byte         // keep the counters off other data's cache lines
 	truncated [2]atomic.Uint64 // by transport
+	rrl       [2]atomic.Uint64 // replies dropped, slipped by RRL
 	n         []atomic.Uint64  // [qtype][rcode][transport]
+	// Histograms by transport: bucket counts (the last is +Inf) and sums.
+	latency    [2][numLatencyBuckets + 1]atomic.Uint64
+	latencySum [2]atomic.Uint64 // nanoseconds
+	size       [2][len(sizeBuckets) + 1]atomic.Uint64
+	sizeSum    [2]atomic.Uint64 // octets
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// Latency buckets double from 1 us: 1, 2, 4 ... 65536 us (then +Inf), so
+// that a query's bucket is the bit length of its microseconds.
+const numLatencyBuckets = 17
+
+// sizeBuckets are response sizes in octets: 512 is the pre-EDNS limit,
+// 1232 the advertised UDP size (MaxUDPSize), 65535 the TCP limit.
+var sizeBuckets = [...]int{64, 128, 256, 512, 768, 1024, 1232, 2048, 4096, 16384, 65535}
+
+// observeReply records a reply's latency and size.
+func (c *queryCounts) observeReply(tr Transport, d time.Duration, size int) {
+	tr &= 1
+	us := uint64(d / time.Microsecond)
+	i := bits.Len64(us) // 0 us -> 0, 1 us -> 1, 2-3 us -> 2 ... (upper bounds 1, 2, 4 ...)
+	if i > numLatencyBuckets {
+		i = numLatencyBuckets
+	}
+	c.latency[tr][i].Add(1)
+	c.latencySum[tr].Add(uint64(d))
+	j := 0
+	for j < len(sizeBuckets) && size > sizeBuckets[j] {
+		j++
+	}
+	c.size[tr][j].Add(1)
+	c.sizeSum[tr].Add(uint64(size))
+}
+
+func newMetrics(reg prometheus.Registerer, srv *Server) (*metrics, error) {
 	m := &metrics{
+		srv: srv,
+		rrlDesc: prometheus.NewDesc("healthdns_dns_rrl_limited_total",
+			"UDP replies held back by response rate limiting (--rrl-rate): dropped, or sent truncated (slipped).",
+			[]string{"action"}, nil),
+		tcpConnsDesc: prometheus.NewDesc("healthdns_dns_tcp_connections",
+			"TCP connections open now (at most --dns-tcp-max-conns).", nil, nil),
+		tcpWaitsDesc: prometheus.NewDesc("healthdns_dns_tcp_accept_waits_total",
+			"Times a new TCP connection had to wait because every slot was taken.", nil, nil),
 		queriesDesc: prometheus.NewDesc("healthdns_dns_queries_total",
 			"DNS queries answered, by query type (a fixed set, else other), response code and transport.",
 			[]string{"qtype", "rcode", "transport"}, nil),
 		truncatedDesc: prometheus.NewDesc("healthdns_dns_truncated_responses_total",
 			"Responses sent with the TC bit set, by transport.", []string{"transport"}, nil),
+		latencyDesc: prometheus.NewDesc("healthdns_dns_response_duration_seconds",
+			"Time from reading a query to having its reply ready to send, by transport (UDP: from the read of its batch).",
+			[]string{"transport"}, nil),
+		sizeDesc: prometheus.NewDesc("healthdns_dns_response_size_bytes",
+			"Sizes of the replies sent, by transport.", []string{"transport"}, nil),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "healthdns_dns_panics_total",
 			Help: "Queries whose answer panicked and were answered SERVFAIL.",
@@ -152,6 +205,11 @@ func (m *metrics) newShard() *queryCounts {
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.queriesDesc
 	ch <- m.truncatedDesc
+	ch <- m.latencyDesc
+	ch <- m.sizeDesc
+	ch <- m.rrlDesc
+	ch <- m.tcpConnsDesc
+	ch <- m.tcpWaitsDesc
 }
 
 // Collect implements prometheus.Collector: the sums over the shards; a
@@ -161,8 +219,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	shards := m.shards
 	m.mu.Unlock()
 	sum := make([]uint64, numSlots)
-	var trunc [2]uint64
+	var trunc, limited [2]uint64
 	for _, c := range shards {
+		for i := range limited {
+			limited[i] += c.rrl[i].Load()
+		}
 		for i := range sum {
 			sum[i] += c.n[i].Load()
 		}
@@ -181,6 +242,45 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, tr := range []Transport{UDP, TCP} {
 		ch <- prometheus.MustNewConstMetric(m.truncatedDesc, prometheus.CounterValue, float64(trunc[tr]), tr.String())
+	}
+	if m.srv != nil && m.srv.rrl != nil {
+		ch <- prometheus.MustNewConstMetric(m.rrlDesc, prometheus.CounterValue, float64(limited[0]), "dropped")
+		ch <- prometheus.MustNewConstMetric(m.rrlDesc, prometheus.CounterValue, float64(limited[1]), "slipped")
+	}
+	if m.srv != nil {
+		if ln := m.srv.tcpLn.Load(); ln != nil {
+			ch <- prometheus.MustNewConstMetric(m.tcpConnsDesc, prometheus.GaugeValue, float64(ln.open.Load()))
+			ch <- prometheus.MustNewConstMetric(m.tcpWaitsDesc, prometheus.CounterValue, float64(ln.waits.Load()))
+		}
+	}
+	for _, tr := range []Transport{UDP, TCP} {
+		var lat [numLatencyBuckets + 1]uint64
+		var size [len(sizeBuckets) + 1]uint64
+		var latSum, sizeSum uint64
+		for _, c := range shards {
+			for i := range lat {
+				lat[i] += c.latency[tr][i].Load()
+			}
+			for i := range size {
+				size[i] += c.size[tr][i].Load()
+			}
+			latSum += c.latencySum[tr].Load()
+			sizeSum += c.sizeSum[tr].Load()
+		}
+		lb := make(map[float64]uint64, numLatencyBuckets)
+		var cum uint64
+		for i := range numLatencyBuckets {
+			cum += lat[i]
+			lb[float64(uint64(1)<<i)/1e6] = cum
+		}
+		ch <- prometheus.MustNewConstHistogram(m.latencyDesc, cum+lat[numLatencyBuckets], float64(latSum)/1e9, lb, tr.String())
+		sb := make(map[float64]uint64, len(sizeBuckets))
+		cum = 0
+		for i, ub := range sizeBuckets {
+			cum += size[i]
+			sb[float64(ub)] = cum
+		}
+		ch <- prometheus.MustNewConstHistogram(m.sizeDesc, cum+size[len(sizeBuckets)], float64(sizeSum), sb, tr.String())
 	}
 }
 

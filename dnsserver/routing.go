@@ -315,19 +315,30 @@ func (b *answerBuilder) pick(z *zone, name string, rs *rrset, depth int) []dns.R
 		if b.trace != nil {
 			b.explain(z, name, rs, depth, rule, "", i)
 		}
+		b.chose(rs, i)
 		return b.candRecords(z, rs, i, depth)
 	case policyFailover:
 		i, rule := b.pickFailover(z, rs, depth)
 		if b.trace != nil {
 			b.explain(z, name, rs, depth, rule, "", i)
 		}
+		b.chose(rs, i)
 		return b.candRecords(z, rs, i, depth)
 	case policyCIDR:
-		return b.candRecords(z, rs, b.pickCIDR(z, name, rs, depth), depth)
+		i := b.pickCIDR(z, name, rs, depth)
+		b.chose(rs, i)
+		return b.candRecords(z, rs, i, depth)
 	case policyMultivalue:
 		return b.pickMultivalue(z, name, rs, depth)
 	}
 	return b.pickUnion(z, name, rs, depth)
+}
+
+// chose notes the first set a routing policy picked, for the query log.
+func (b *answerBuilder) chose(rs *rrset, i int) {
+	if b.setID == "" && i >= 0 {
+		b.setID = rs.route.cands[i].set.SetIdentifier
+	}
 }
 
 // candRecords returns candidate i's records, resolving an alias.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,7 +50,22 @@ type Options struct {
 	// UDPNoBatch reads and writes one datagram per system call instead of
 	// batches of them with recvmmsg and sendmmsg (Linux): for comparison.
 	UDPNoBatch bool
+	// MaxTCPConns caps the TCP connections served at once (default 512;
+	// see limitListener); TCPBusyTimeout is the read timeout while more
+	// than half of them are taken (default 500ms).
+	MaxTCPConns    int
+	TCPBusyTimeout time.Duration
+	// QueryLog, when set, receives a line per query.
+	QueryLog *QueryLog
+	// RRL limits UDP replies per client network; off when RRL.Rate is 0.
+	RRL RRLOptions
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxTCPConns    = 512
+	DefaultTCPBusyTimeout = 500 * time.Millisecond
+)
 
 // packBufs recycles reply buffers; replies up to this size need no new one.
 var packBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
@@ -63,6 +79,10 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
+	rrl     *rrl                          // nil: off
+	ql      *QueryLog                     // nil: off
+	tcpQL   *qlShard                      // the TCP handlers' query log buffer
+	tcpLn   atomic.Pointer[limitListener] // set by Start
 
 	mu      sync.Mutex
 	udp     *dns.Server // with MiekgUDP
@@ -84,11 +104,25 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	m, err := newMetrics(opts.Registerer)
+	if opts.MaxTCPConns <= 0 {
+		opts.MaxTCPConns = DefaultMaxTCPConns
+	}
+	if opts.TCPBusyTimeout <= 0 {
+		opts.TCPBusyTimeout = DefaultTCPBusyTimeout
+	}
+	if opts.RRL.Rate < 0 {
+		return nil, errors.New("dnsserver: Options.RRL.Rate is negative")
+	}
+	s := &Server{opts: opts, log: log, rrl: newRRL(opts.RRL), ql: opts.QueryLog}
+	m, err := newMetrics(opts.Registerer, s)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opts: opts, log: log, metrics: m}, nil
+	s.metrics = m
+	if s.ql != nil {
+		s.tcpQL = s.ql.shard()
+	}
+	return s, nil
 }
 
 // Start binds UDP and TCP and returns once both serve.
@@ -109,10 +143,12 @@ func (s *Server) Start() error {
 	if miekgUDP {
 		n = 1
 	}
-	conns, ln, err := listenSockets(s.opts.Addr, n, !miekgUDP)
+	conns, rawLn, err := listenSockets(s.opts.Addr, n, !miekgUDP)
 	if err != nil {
 		return fmt.Errorf("dnsserver: listen: %w", err)
 	}
+	ln := newLimitListener(rawLn, s.opts.MaxTCPConns, s.opts.TCPBusyTimeout)
+	s.tcpLn.Store(ln)
 	started := make(chan struct{}, 2)
 	notify := func() { started <- struct{}{} }
 	servers := []*dns.Server{}
@@ -338,21 +374,32 @@ func acceptMsg(dh dns.Header) dns.MsgAcceptAction {
 
 func (s *Server) handler(tr Transport) dns.Handler {
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		start := time.Now()
 		bp := packBufs.Get().(*[]byte)
 		defer packBufs.Put(bp)
-		out := s.reply(req, tr, remoteAddr(w.RemoteAddr()), (*bp)[:cap(*bp)], s.metrics.shared) // PackBuffer uses len, not cap
+		remote := remoteAddr(w.RemoteAddr())
+		var e *qlEntry
+		if s.ql != nil {
+			e = &qlEntry{at: start, tr: tr, remote: remote}
+		}
+		out := s.reply(req, tr, remote, (*bp)[:cap(*bp)], s.metrics.shared, e) // PackBuffer uses len, not cap
 		if out == nil {
 			return
 		}
 		if _, err := w.Write(out); err != nil {
 			s.log.Debug("dns write", "err", err, "transport", tr.String())
 		}
+		s.metrics.shared.observeReply(tr, time.Since(start), len(out))
+		if e != nil {
+			s.ql.logTo(s.tcpQL, e)
+		}
 	})
 }
 
 // reply computes and packs the reply to req. A panic on the way becomes
-// SERVFAIL (logged and counted); every reply is counted.
-func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []byte, counts *queryCounts) (out []byte) {
+// SERVFAIL (logged and counted); every reply is counted. When e is not nil
+// it is filled for the query log and RRL.
+func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []byte, counts *queryCounts, e *qlEntry) (out []byte) {
 	var qtype uint16
 	if len(req.Question) > 0 {
 		qtype = req.Question[0].Qtype
@@ -368,9 +415,27 @@ func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []
 		}
 		if resp != nil {
 			counts.observe(qtype, resp.Rcode, tr, resp.Truncated)
+			if e != nil {
+				e.qtype, e.rcode = qtype, resp.Rcode
+			}
 		}
 	}()
-	resp = Answer(s.opts.Table.Load(), req, tr, remote)
+	snap := s.opts.Table.Load()
+	if e == nil {
+		resp = Answer(snap, req, tr, remote)
+	} else {
+		var info answerInfo
+		resp = answer(snap, req, tr, remote, nil, &info)
+		e.setID = info.setID
+		if info.fromECS {
+			e.ecs = info.client
+		}
+		if len(req.Question) > 0 {
+			name := lowerASCII(req.Question[0].Name)
+			e.qname = []byte(name)
+			e.zone = snap.zoneFor(name)
+		}
+	}
 	out, err := Pack(resp, buf)
 	if err != nil {
 		s.log.Error("dns pack", "err", err, "qtype", qtype, "transport", tr.String())

@@ -50,7 +50,8 @@ func TestServerMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v", key, got[key], v)
 		}
 	}
-	if len(got) != 7 {
+	// + latency and size histograms by transport, TCP connections and waits.
+	if len(got) != 7+4+2 {
 		t.Errorf("series: %v", got)
 	}
 	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
@@ -70,7 +71,7 @@ func TestServerPanicIsServfail(t *testing.T) {
 	}
 	// A nil snapshot makes Answer panic.
 	s.opts.Table = &Table{}
-	out := s.reply(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{}, nil, s.metrics.shared)
+	out := s.reply(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{}, nil, s.metrics.shared, nil)
 	r := new(dns.Msg)
 	if err := r.Unpack(out); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -20,6 +21,7 @@ type udpLoop struct {
 	// pktinfo: the socket is bound to a wildcard address; the reply must
 	// leave from the address the query was sent to.
 	pktinfo bool
+	ql      *qlShard // nil: no query log
 	q       fastQuery
 	in      []byte
 	out     []byte
@@ -28,11 +30,16 @@ type udpLoop struct {
 }
 
 func (s *Server) newUDPLoop(c *net.UDPConn) *udpLoop {
+	var ql *qlShard
+	if s.ql != nil {
+		ql = s.ql.shard()
+	}
 	return &udpLoop{
 		s:       s,
 		conn:    c,
+		ql:      ql,
 		counts:  s.metrics.newShard(),
-		pktinfo: isWildcard(c.LocalAddr().String()),
+		pktinfo: c != nil && isWildcard(c.LocalAddr().String()),
 		in:      make([]byte, udpReadSize),
 		out:     make([]byte, 0, udpReadSize),
 		oob:     make([]byte, oobSize),
@@ -66,7 +73,7 @@ func (l *udpLoop) run() {
 			l.s.log.Debug("dns read", "err", err, "transport", "udp")
 			continue
 		}
-		out := l.serve(l.in[:n], from, l.out[:0])
+		out := l.serve(l.in[:n], from, l.out[:0], time.Now())
 		if out == nil {
 			continue
 		}
@@ -85,9 +92,9 @@ func (l *udpLoop) run() {
 	}
 }
 
-// serve returns the reply to the datagram pkt, written into buf if it has
-// room, or nil to send none.
-func (l *udpLoop) serve(pkt []byte, from netip.AddrPort, buf []byte) (out []byte) {
+// serve returns the reply to the datagram pkt, read at start, written into
+// buf if it has room, or nil to send none.
+func (l *udpLoop) serve(pkt []byte, from netip.AddrPort, buf []byte, start time.Time) (out []byte) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.s.metrics.panics.Inc()
@@ -95,19 +102,51 @@ func (l *udpLoop) serve(pkt []byte, from netip.AddrPort, buf []byte) (out []byte
 			out = nil
 		}
 	}()
+	var e qlEntry
 	out, info, ok := appendFast(l.s.opts.Table.Load(), &l.q, pkt, buf[:0])
 	if ok {
 		l.counts.observe(info.qtype, info.rcode, UDP, false)
-		return out
+		if l.ql == nil && l.s.rrl == nil {
+			l.counts.observeReply(UDP, time.Since(start), len(out))
+			return out
+		}
+		e = qlEntry{zone: info.zone, qname: l.q.name[:l.q.nameLen], qtype: info.qtype, rcode: info.rcode, setID: info.setID}
+	} else {
+		var ep *qlEntry
+		if l.ql != nil || l.s.rrl != nil {
+			ep = &e
+		}
+		if out = l.slow(pkt, from, buf, ep); out == nil {
+			return nil
+		}
 	}
-	return l.slow(pkt, from, buf)
+	if l.s.rrl != nil {
+		switch l.s.rrl.decide(start.UnixNano(), l.s.rrl.classKey(from.Addr(), e.rcode, e.qtype, e.qname, e.zone)) {
+		case rrlDrop:
+			l.counts.rrl[0].Add(1)
+			e.dropped = true
+			out = nil
+		case rrlSlip:
+			l.counts.rrl[1].Add(1)
+			e.slipped = true
+			out, _ = slipReply(out)
+		}
+	}
+	if out != nil {
+		l.counts.observeReply(UDP, time.Since(start), len(out))
+	}
+	if l.ql != nil {
+		e.at, e.tr, e.remote = start, UDP, from
+		l.s.ql.logTo(l.ql, &e)
+	}
+	return out
 }
 
 // slow answers as miekg/dns's server and the handler do: datagrams shorter
 // than a header and responses are dropped, those that do not unpack get
 // FORMERR (uncounted, as miekg/dns sends it before any handler), the rest
 // go through Answer.
-func (l *udpLoop) slow(pkt []byte, from netip.AddrPort, buf []byte) []byte {
+func (l *udpLoop) slow(pkt []byte, from netip.AddrPort, buf []byte, e *qlEntry) []byte {
 	if len(pkt) < headerLen || pkt[2]&0x80 != 0 {
 		return nil
 	}
@@ -122,5 +161,5 @@ func (l *udpLoop) slow(pkt []byte, from netip.AddrPort, buf []byte) []byte {
 		}
 		return out
 	}
-	return l.s.reply(req, UDP, from, buf[:cap(buf)], l.counts)
+	return l.s.reply(req, UDP, from, buf[:cap(buf)], l.counts, e)
 }

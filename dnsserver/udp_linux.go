@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -227,9 +228,10 @@ func (l *udpLoop) runBatch(rc syscall.RawConn) {
 			continue
 		}
 		b.ns, b.sent = 0, 0
+		now := time.Now()
 		for i := range b.n {
 			r := &b.recv[i]
-			out := l.serve(b.in[i][:r.len], sockaddrAddrPort(b.names[i][:]), b.out[i][:0])
+			out := l.serve(b.in[i][:r.len], sockaddrAddrPort(b.names[i][:]), b.out[i][:0], now)
 			if out == nil {
 				continue
 			}

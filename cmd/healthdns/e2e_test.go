@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -252,6 +253,66 @@ func TestE2ERestartServesSameData(t *testing.T) {
 	}
 }
 
+// TestE2EDNSOnlyNode: a node with --roles dns serves /readyz and /metrics
+// (not the API) on --api-addr, and writes its query log.
+func TestE2EDNSOnlyNode(t *testing.T) {
+	etcdURL, peerURL := "http://"+etcdtest.FreeAddr(t), "http://"+etcdtest.FreeAddr(t)
+	n1 := startServe(t, etcdtest.FreeAddr(t), etcdtest.FreeAddr(t), "--data-dir", t.TempDir(),
+		"--embedded-etcd-client-url", etcdURL, "--embedded-etcd-peer-url", peerURL)
+	qlog := filepath.Join(t.TempDir(), "queries.jsonl")
+	n2 := startServe(t, etcdtest.FreeAddr(t), etcdtest.FreeAddr(t), "--data-dir", t.TempDir(), "--roles", "dns",
+		"--etcd-endpoints", etcdURL, "--query-log", qlog, "--rrl-rate", "1000")
+	ctx := context.Background()
+	c1 := client.New(n1.api, "", nil)
+	z, _, err := c1.CreateZone(ctx, zones.CreateZoneRequest{Name: "example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.ImportZoneFile(ctx, z.ID, strings.NewReader(e2eZone)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "www on the DNS-only node", func() bool {
+		r := query(t, n2.dnsAddr, "www.example.test.", dns.TypeA)
+		return r != nil && len(r.Answer) == 1
+	})
+	query(t, n2.dnsAddr, "missing.example.test.", dns.TypeAAAA)
+	resp, err := http.Get(n2.api + "/v1/zones")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("GET /v1/zones on a DNS-only node: %d, want 404", resp.StatusCode)
+	}
+	resp, err = http.Get(n2.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"healthdns_dns_queries_total{", "healthdns_dns_response_duration_seconds_bucket{", "healthdns_querylog_lines_total", "healthdns_dns_rrl_limited_total{"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics of the DNS-only node lacks %s", want)
+		}
+	}
+	var lines []map[string]string
+	waitFor(t, 5*time.Second, "the query log", func() bool {
+		b, _ := os.ReadFile(qlog)
+		lines = nil
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]string
+			if json.Unmarshal([]byte(l), &m) == nil && m["zone"] == "example.test." {
+				lines = append(lines, m)
+			}
+		}
+		return len(lines) >= 2 && lines[len(lines)-1]["rcode"] == "NXDOMAIN"
+	})
+	last := lines[len(lines)-1]
+	if last["zone_id"] != z.ID || last["qname"] != "missing.example.test." || last["qtype"] != "AAAA" || last["transport"] != "udp" || last["resolver"] != "127.0.0.1" || last["node"] == "" {
+		t.Errorf("query log line %v", last)
+	}
+}
+
 func TestE2EBadConfigExitsTwo(t *testing.T) {
 	bin := binary(t)
 	cases := map[string][]string{
@@ -259,6 +320,9 @@ func TestE2EBadConfigExitsTwo(t *testing.T) {
 		"--roles":                       {"serve", "--roles", "dns,bogus", "--data-dir", t.TempDir()},
 		"--api-token-file":              {"serve", "--api-token-file", filepath.Join(t.TempDir(), "missing"), "--data-dir", t.TempDir()},
 		"flag provided but not defined": {"serve", "--no-such-flag"},
+		"--rrl-rate -1":                 {"serve", "--rrl-rate", "-1", "--data-dir", t.TempDir()},
+		"--dns-tcp-max-conns 0":         {"serve", "--dns-tcp-max-conns", "0", "--data-dir", t.TempDir()},
+		"--memory-limit":                {"serve", "--memory-limit", "lots", "--data-dir", t.TempDir()},
 	}
 	for want, args := range cases {
 		cmd := exec.Command(bin, args...)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,6 +54,10 @@ type serveConfig struct {
 	shutdownDelay                            time.Duration
 	nodeTTL                                  time.Duration
 	apiRateLimit                             float64
+	queryLog                                 string
+	rrlRate                                  float64
+	rrlSlip, tcpMaxConns                     int
+	memLimit                                 string
 }
 
 // envDefault returns HEALTHDNS_<NAME> for a flag name, or def.
@@ -97,6 +102,14 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", sd, "lame-duck time between turning not-ready and closing the listeners")
 	rl, _ := strconv.ParseFloat(envDefault("api-rate-limit", "50"), 64)
 	fs.Float64Var(&c.apiRateLimit, "api-rate-limit", rl, "requests per second each API client (token, or address) may send to /v1, bursts of 4x; 0 turns limiting off")
+	str(&c.queryLog, "query-log", "", "write a JSON line per DNS query to this file (appended), or - for standard output; empty: off")
+	rr, _ := strconv.ParseFloat(envDefault("rrl-rate", "0"), 64)
+	fs.Float64Var(&c.rrlRate, "rrl-rate", rr, "response rate limiting: UDP replies per second to one client network (/24, /56) for one answer; 0 turns it off")
+	rs, _ := strconv.Atoi(envDefault("rrl-slip", "2"))
+	fs.IntVar(&c.rrlSlip, "rrl-slip", rs, "with --rrl-rate: every Nth limited reply is sent truncated (TC) so real clients retry over TCP; 0 drops them all")
+	tm, _ := strconv.Atoi(envDefault("dns-tcp-max-conns", strconv.Itoa(dnsserver.DefaultMaxTCPConns)))
+	fs.IntVar(&c.tcpMaxConns, "dns-tcp-max-conns", tm, "TCP connections served at once; past half of them reads time out after 500ms")
+	str(&c.memLimit, "memory-limit", "auto", "soft memory limit of the Go runtime (GOMEMLIMIT), e.g. 1GiB; auto: 3/4 of the cgroup or machine memory; off: none. GOMEMLIMIT in the environment wins")
 	nt, _ := time.ParseDuration(envDefault("node-ttl", "10s"))
 	fs.DurationVar(&c.nodeTTL, "node-ttl", nt, "lease TTL of this node's registration; a node that dies stops counting for INSYNC after it")
 	return fs
@@ -255,6 +268,17 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return configError{err}
 	}
+	switch {
+	case c.rrlRate < 0:
+		return configError{fmt.Errorf("--rrl-rate %v: must be 0 (off) or more", c.rrlRate)}
+	case c.rrlSlip < 0:
+		return configError{fmt.Errorf("--rrl-slip %d: must be 0 (drop all) or more", c.rrlSlip)}
+	case c.tcpMaxConns < 1:
+		return configError{fmt.Errorf("--dns-tcp-max-conns %d: must be at least 1", c.tcpMaxConns)}
+	}
+	if err := applyMemoryLimit(c.memLimit, logger); err != nil {
+		return configError{fmt.Errorf("--memory-limit: %w", err)}
+	}
 	var tokens map[string]string
 	if c.apiTokenFile != "" {
 		if tokens, err = readTokens(c.apiTokenFile); err != nil {
@@ -409,7 +433,29 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 
 	var dnsSrv *dnsserver.Server
 	if roles.dns {
-		dnsSrv, err = dnsserver.New(dnsserver.Options{Addr: c.dnsAddr, Table: table, Logger: logger.With("part", "dns"), Registerer: reg})
+		var qlog *dnsserver.QueryLog
+		if c.queryLog != "" {
+			var w io.Writer = os.Stdout
+			if c.queryLog != "-" {
+				f, err := os.OpenFile(c.queryLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+				if err != nil {
+					return configError{fmt.Errorf("--query-log: %w", err)}
+				}
+				defer f.Close()
+				w = f
+			}
+			qlog, err = dnsserver.NewQueryLog(dnsserver.QueryLogOptions{Writer: w, Node: id, Logger: logger.With("part", "querylog"), Registerer: reg})
+			if err != nil {
+				return err
+			}
+			defer qlog.Close(context.Background())
+		}
+		slip := c.rrlSlip
+		if slip == 0 {
+			slip = -1 // RRLOptions: negative drops every limited reply
+		}
+		dnsSrv, err = dnsserver.New(dnsserver.Options{Addr: c.dnsAddr, Table: table, Logger: logger.With("part", "dns"), Registerer: reg,
+			QueryLog: qlog, RRL: dnsserver.RRLOptions{Rate: c.rrlRate, Slip: slip}, MaxTCPConns: c.tcpMaxConns})
 		if err != nil {
 			return configError{fmt.Errorf("--dns-addr: %w", err)}
 		}
@@ -419,6 +465,13 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		logger.Info("DNS responder listening", "addr", dnsSrv.Addr())
 	}
 	var httpSrv *http.Server
+	health := func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} }
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	var handler http.Handler
+	if !roles.api {
+		// Without the API, --api-addr still serves health and metrics.
+		handler = api.OpsHandler(ready, health, metricsHandler)
+	}
 	if roles.api {
 		r53, err := route53.New(route53.Options{Store: store, HealthChecks: hcService, Answerer: table, Audit: store,
 			Credentials: r53Creds, Logger: logger.With("part", "route53")})
@@ -429,25 +482,26 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 			Route53: r53, TestDNSAnswer: table, RateLimit: rateLimitOption(c.apiRateLimit), RateBurst: int(4 * c.apiRateLimit),
 			Store: store, Logger: logger.With("part", "api"), Registerer: reg, Tokens: tokens, Cidr: store, Audit: store, HealthChecks: hcService,
 			Ready:   ready,
-			Health:  func() any { return map[string]any{"status": "alive", "node": id, "sync": syncer.Status()} },
-			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+			Health:  health,
+			Metrics: metricsHandler,
 		})
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", c.apiAddr)
-		if err != nil {
-			return configError{fmt.Errorf("--api-addr %s: %w", c.apiAddr, err)}
-		}
-		httpSrv = &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-		logger.Info("API listening", "addr", ln.Addr().String(), "auth", tokens != nil)
-		g.Go(func() error {
-			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("api: %w", err)
-			}
-			return nil
-		})
+		handler = apiSrv.Handler()
 	}
+	ln, err := net.Listen("tcp", c.apiAddr)
+	if err != nil {
+		return configError{fmt.Errorf("--api-addr %s: %w", c.apiAddr, err)}
+	}
+	httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	logger.Info("API listening", "addr", ln.Addr().String(), "auth", tokens != nil, "full_api", roles.api)
+	g.Go(func() error {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("api: %w", err)
+		}
+		return nil
+	})
 	logger.Info("healthdns serving", "roles", c.roles, "etcd", strings.Join(endpoints, ","))
 
 	<-gctx.Done()
