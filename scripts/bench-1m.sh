@@ -6,7 +6,8 @@
 # from its start to the first correct answer for the last host of the zone, its peak RSS
 # (VmHWM) and its RSS once settled, then NSD's peak RSS for the same zone file for comparison.
 # Needs: etcd (etcd-server), dig (bind9-dnsutils), nsd (optional).
-# usage: scripts/bench-1m.sh [NHOSTS]   env: PORT (default 15400), KEEP=1 keeps the temp dir
+# usage: scripts/bench-1m.sh [NHOSTS]   env: PORT (default 15400), KEEP=1 keeps the temp dir,
+#   MEMORY_LIMIT (the node's --memory-limit), PROFILE=FILE saves the node's heap profile there
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${1:-${NHOSTS:-1000000}}
@@ -51,7 +52,8 @@ say "etcd RSS $(awk '/VmRSS/{print $2/1024 " MB"}' /proc/$etcd_pid/status), db $
 
 t0=$(date +%s.%N)
 "$bin" serve --roles dns --dns-addr "127.0.0.1:$port" --api-addr "127.0.0.1:$((port + 4))" \
-  --etcd-endpoints "$ec" --data-dir "$dir/node" --log-level warn >"$dir/node.log" 2>&1 &
+  --etcd-endpoints "$ec" --data-dir "$dir/node" --log-level warn ${MEMORY_LIMIT:+--memory-limit "$MEMORY_LIMIT"} \
+  ${PROFILE:+--debug-pprof} >"$dir/node.log" 2>&1 &
 node=$!
 pids+=($node)
 hwm() { awk '/VmHWM/{printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
@@ -65,7 +67,11 @@ done
 say "serve start -> first correct answer ($last A $want): $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-6) s; peak RSS so far $(hwm "$node")"
 sleep 20
 say "after 20 s: RSS $(rss "$node"), peak RSS $(hwm "$node")"
-curl -fsS "http://127.0.0.1:$((port + 4))/metrics" | grep -E '^go_memstats_heap_inuse_bytes|^go_gc_gomemlimit_bytes|^healthdns_snapshot_record_sets' || true
+curl -fsS "http://127.0.0.1:$((port + 4))/metrics" | grep -E '^healthdns_runtime_heap_bytes|^healthdns_record_sets' || true
+if [ -n "${PROFILE:-}" ]; then
+  curl -fsS -o "$PROFILE" "http://127.0.0.1:$((port + 4))/debug/pprof/heap?gc=1"
+  go tool pprof -top -inuse_space "$PROFILE" 2>/dev/null | head -25
+fi
 
 if command -v nsd >/dev/null; then
   mkdir -p "$dir/nsd"

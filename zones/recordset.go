@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,17 +97,30 @@ func parseRecordSet(rs RecordSet, origin string, check bool) (*Set, error) {
 	if (qtype == dns.TypeCNAME || qtype == dns.TypeSOA || qtype == dns.TypeDNAME) && len(rs.Values) > 1 {
 		return nil, fmt.Errorf("values: a %s record set holds exactly one value, got %d", tname, len(rs.Values))
 	}
-	seen := make(map[string]bool, len(rs.Values))
+	var seen map[string]bool // for long lists; short ones are searched
+	if len(rs.Values) > 8 {
+		seen = make(map[string]bool, len(rs.Values))
+	}
+	s.RRs = make([]dns.RR, 0, len(rs.Values))
+	s.Values = make([]string, 0, len(rs.Values))
 	for i, v := range rs.Values {
 		rr, err := parseValue(name, uint32(ttl), tname, qtype, v, check)
 		if err != nil {
 			return nil, fmt.Errorf("values[%d]: %v", i, err)
 		}
 		pv := RdataString(rr)
-		if seen[pv] {
+		if pv == v {
+			pv = v // keep the caller's string, not a second copy
+		}
+		dup := seen[pv]
+		if seen == nil {
+			dup = slices.Contains(s.Values, pv)
+		} else {
+			seen[pv] = true
+		}
+		if dup {
 			return nil, fmt.Errorf("values[%d]: duplicate value %q", i, v)
 		}
-		seen[pv] = true
 		s.RRs = append(s.RRs, rr)
 		s.Values = append(s.Values, pv)
 	}

@@ -58,6 +58,7 @@ type serveConfig struct {
 	rrlRate                                  float64
 	rrlSlip, tcpMaxConns                     int
 	memLimit                                 string
+	pprof                                    bool
 }
 
 // envDefault returns HEALTHDNS_<NAME> for a flag name, or def.
@@ -110,6 +111,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	tm, _ := strconv.Atoi(envDefault("dns-tcp-max-conns", strconv.Itoa(dnsserver.DefaultMaxTCPConns)))
 	fs.IntVar(&c.tcpMaxConns, "dns-tcp-max-conns", tm, "TCP connections served at once; past half of them reads time out after 500ms")
 	str(&c.memLimit, "memory-limit", "auto", "soft memory limit of the Go runtime (GOMEMLIMIT), e.g. 1GiB; auto: 3/4 of the cgroup or machine memory; off: none. GOMEMLIMIT in the environment wins")
+	fs.BoolVar(&c.pprof, "debug-pprof", envDefault("debug-pprof", "") == "true", "serve Go's /debug/pprof/ profiles on --api-addr (unauthenticated: loopback only)")
 	nt, _ := time.ParseDuration(envDefault("node-ttl", "10s"))
 	fs.DurationVar(&c.nodeTTL, "node-ttl", nt, "lease TTL of this node's registration; a node that dies stops counting for INSYNC after it")
 	return fs
@@ -269,6 +271,8 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		return configError{err}
 	}
 	switch {
+	case c.pprof && !isLoopbackAddr(c.apiAddr):
+		return configError{fmt.Errorf("--debug-pprof: --api-addr %s is not a loopback address; profiles are served unauthenticated", c.apiAddr)}
 	case c.rrlRate < 0:
 		return configError{fmt.Errorf("--rrl-rate %v: must be 0 (off) or more", c.rrlRate)}
 	case c.rrlSlip < 0:
@@ -489,6 +493,9 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 			return err
 		}
 		handler = apiSrv.Handler()
+	}
+	if c.pprof {
+		handler = withPprof(handler)
 	}
 	ln, err := net.Listen("tcp", c.apiAddr)
 	if err != nil {

@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,10 +31,14 @@ type cacheZone struct {
 	Sets    []zones.RecordSet `json:"sets"`
 }
 
-// SaveCache writes the Mirror to path atomically.
+// SaveCache writes the Mirror to path atomically. The file is written as
+// it is encoded, one record set at a time (the format of cacheFile), so a
+// million record sets need no second copy in memory. Record sets are
+// immutable once in the Mirror: those collected under the lock are encoded
+// after it is released.
 func (m *Mirror) SaveCache(path string) error {
 	m.mu.RLock()
-	cf := cacheFile{Version: 1, Revision: m.rev, SavedAt: time.Now().UTC()}
+	rev := m.rev
 	type zs struct {
 		z    cacheZone
 		sets []*zones.Set
@@ -46,13 +51,6 @@ func (m *Mirror) SaveCache(path string) error {
 		all = append(all, zs{cacheZone{Meta: z.meta, Head: z.head, HeadRev: z.headRev}, z.allSets()})
 	}
 	m.mu.RUnlock()
-	for _, e := range all {
-		e.z.Sets = make([]zones.RecordSet, 0, len(e.sets))
-		for _, s := range e.sets {
-			e.z.Sets = append(e.z.Sets, s.RecordSet)
-		}
-		cf.Zones = append(cf.Zones, e.z)
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -62,7 +60,41 @@ func (m *Mirror) SaveCache(path string) error {
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := json.NewEncoder(w).Encode(cf); err != nil {
+	enc := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	fmt.Fprintf(w, `{"version":1,"revision":%d,"savedAt":`, rev)
+	err = enc(time.Now().UTC())
+	w.WriteString(`,"zones":[`)
+	for i, e := range all {
+		if err != nil {
+			break
+		}
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteString(`{"meta":`)
+		err = errors.Join(err, enc(e.z.Meta))
+		w.WriteString(`,"head":`)
+		err = errors.Join(err, enc(e.z.Head))
+		fmt.Fprintf(w, `,"headRev":%d,"sets":[`, e.z.HeadRev)
+		for j, set := range e.sets {
+			if j > 0 {
+				w.WriteByte(',')
+			}
+			if err = enc(set.RecordSet); err != nil {
+				break
+			}
+		}
+		w.WriteString("]}")
+	}
+	w.WriteString("]}\n")
+	if err != nil {
 		tmp.Close()
 		return err
 	}
@@ -98,10 +130,19 @@ func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
 	built := make(map[string]*zoneData, len(cf.Zones))
 	byName := make(map[string]string, len(cf.Zones))
 	var deltas []zones.ZoneDelta
-	for _, cz := range cf.Zones {
+	for i := range cf.Zones {
+		cz := &cf.Zones[i]
 		z := newZoneData()
 		z.meta, z.head, z.headRev = cz.Meta, cz.Head, cz.HeadRev
-		s.putAll(z, cz.Sets)
+		for _, rs := range cz.Sets {
+			set, err := zones.DecodeRecordSet(rs, cz.Meta.Name)
+			if err != nil {
+				s.log.Error("record set of the local copy does not parse; skipped", "zone", cz.Meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
+				continue
+			}
+			z.put(set)
+		}
+		cz.Sets = nil
 		built[cz.Meta.ID] = z
 		byName[cz.Meta.Name] = cz.Meta.ID
 		deltas = append(deltas, zones.ZoneDelta{ZoneID: cz.Meta.ID, Origin: cz.Meta.Name, Reset: true, Put: z.allSets()})

@@ -302,11 +302,11 @@ func (s *Store) cidrUses(id string, keep map[string]bool) []string {
 	defer s.m.mu.RUnlock()
 	var used []string
 	for _, z := range s.m.zones {
-		for k, set := range z.sets {
+		z.each(func(set *zones.Set) {
 			if cr := set.CidrRouting; cr != nil && cr.CollectionID == id && (keep == nil || !keep[cr.LocationName]) {
-				used = append(used, fmt.Sprintf("%s %s %q (location %s)", k.Name, k.Type, k.SetID, cr.LocationName))
+				used = append(used, fmt.Sprintf("%s %s %q (location %s)", set.Name, set.Type, set.SetIdentifier, cr.LocationName))
 			}
-		}
+		})
 	}
 	sort.Strings(used)
 	return used

@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 
@@ -22,64 +23,93 @@ type Mirror struct {
 	cond      *sync.Cond
 }
 
-// zoneData is one zone in the Mirror.
+// zoneData is one zone in the Mirror. Record sets are indexed by name only:
+// most names hold one set, so a slice per name costs a fraction of a map
+// per name (or of a map keyed by the whole SetKey), which matters at a
+// million sets.
 type zoneData struct {
 	meta    zoneMeta
 	head    head
 	headRev int64 // ModRevision of the head key
-	sets    map[zones.SetKey]*zones.Set
-	names   map[string]map[zones.SetKey]*zones.Set
+	names   map[string][]*zones.Set
+	count   int            // record sets
 	sorted  []zones.SetKey // cache of keys in listing order; nil when stale
 }
 
 func newZoneData() *zoneData {
-	return &zoneData{sets: make(map[zones.SetKey]*zones.Set), names: make(map[string]map[zones.SetKey]*zones.Set)}
+	return &zoneData{names: make(map[string][]*zones.Set)}
+}
+
+// reset empties the zone's record sets.
+func (z *zoneData) reset(sizeHint int) {
+	z.names, z.count, z.sorted = make(map[string][]*zones.Set, sizeHint), 0, nil
+}
+
+func sameKey(s *zones.Set, k zones.SetKey) bool {
+	return s.Type == k.Type && s.SetIdentifier == k.SetID
 }
 
 func (z *zoneData) put(s *zones.Set) {
 	k := s.Key()
-	z.sets[k] = s
-	m := z.names[k.Name]
-	if m == nil {
-		m = make(map[zones.SetKey]*zones.Set)
-		z.names[k.Name] = m
+	at := z.names[k.Name]
+	for i, o := range at {
+		if sameKey(o, k) {
+			at[i] = s // the slice is this zoneData's own: replace in place
+			z.sorted = nil
+			return
+		}
 	}
-	m[k] = s
+	z.names[k.Name] = append(at, s)
+	z.count++
 	z.sorted = nil
 }
 
 func (z *zoneData) del(k zones.SetKey) {
-	delete(z.sets, k)
-	if m := z.names[k.Name]; m != nil {
-		delete(m, k)
-		if len(m) == 0 {
-			delete(z.names, k.Name)
+	at := z.names[k.Name]
+	for i, o := range at {
+		if sameKey(o, k) {
+			if len(at) == 1 {
+				delete(z.names, k.Name)
+			} else {
+				z.names[k.Name] = append(at[:i:i], at[i+1:]...)
+			}
+			z.count--
+			z.sorted = nil
+			return
 		}
 	}
-	z.sorted = nil
 }
 
 // Get implements zones.SetReader.
-func (z *zoneData) Get(k zones.SetKey) *zones.Set { return z.sets[k] }
+func (z *zoneData) Get(k zones.SetKey) *zones.Set {
+	for _, s := range z.names[k.Name] {
+		if sameKey(s, k) {
+			return s
+		}
+	}
+	return nil
+}
 
 // AtName implements zones.SetReader.
 func (z *zoneData) AtName(name string) []*zones.Set {
-	m := z.names[name]
-	out := make([]*zones.Set, 0, len(m))
-	for _, s := range m {
-		out = append(out, s)
-	}
-	return out
+	return slices.Clone(z.names[name])
 }
 
 var _ zones.SetReader = (*zoneData)(nil)
 
+// each calls f for every record set, in no order.
+func (z *zoneData) each(f func(*zones.Set)) {
+	for _, at := range z.names {
+		for _, s := range at {
+			f(s)
+		}
+	}
+}
+
 func (z *zoneData) sortedKeys() []zones.SetKey {
 	if z.sorted == nil {
-		keys := make([]zones.SetKey, 0, len(z.sets))
-		for k := range z.sets {
-			keys = append(keys, k)
-		}
+		keys := make([]zones.SetKey, 0, z.count)
+		z.each(func(s *zones.Set) { keys = append(keys, s.Key()) })
 		sort.Slice(keys, func(i, j int) bool { return zones.LessKey(keys[i], keys[j]) })
 		z.sorted = keys
 	}
@@ -87,17 +117,15 @@ func (z *zoneData) sortedKeys() []zones.SetKey {
 }
 
 func (z *zoneData) allSets() []*zones.Set {
-	out := make([]*zones.Set, 0, len(z.sets))
-	for _, s := range z.sets {
-		out = append(out, s)
-	}
+	out := make([]*zones.Set, 0, z.count)
+	z.each(func(s *zones.Set) { out = append(out, s) })
 	return out
 }
 
 func (z *zoneData) zone() zones.Zone {
 	m := z.meta
 	return zones.Zone{ID: m.ID, Name: m.Name, Comment: m.Comment, CallerReference: m.CallerReference,
-		RecordSetCount: len(z.sets), NameServers: append([]string(nil), m.NameServers...), Tags: m.Tags, CreatedAt: m.CreatedAt}
+		RecordSetCount: z.count, NameServers: append([]string(nil), m.NameServers...), Tags: m.Tags, CreatedAt: m.CreatedAt}
 }
 
 // NewMirror returns an empty Mirror.

@@ -361,11 +361,11 @@ func (s *Store) DeleteZone(ctx context.Context, id string) (zones.ChangeInfo, er
 		var extra []string
 		if !s.readFresh(ctx, id, func(z *zoneData) {
 			meta, headRev = z.meta, z.headRev
-			for k := range z.sets {
-				if !(k.Name == z.meta.Name && (k.Type == "SOA" || k.Type == "NS")) {
-					extra = append(extra, k.Name+" "+k.Type)
+			z.each(func(set *zones.Set) {
+				if !(set.Name == z.meta.Name && (set.Type == "SOA" || set.Type == "NS")) {
+					extra = append(extra, set.Name+" "+set.Type)
 				}
-			}
+			})
 		}) {
 			return zones.ChangeInfo{}, noZone(id)
 		}
@@ -453,7 +453,7 @@ func (s *Store) ChangeRecordSets(ctx context.Context, zoneID string, b zones.Cha
 		if !s.readFresh(ctx, zoneID, func(z *zoneData) {
 			h, headRev = z.head, z.headRev
 			ops, perr = zones.PlanBatch(z.meta.Name, z, b)
-			soa = z.sets[zones.SetKey{Name: z.meta.Name, Type: "SOA"}]
+			soa = z.Get(zones.SetKey{Name: z.meta.Name, Type: "SOA"})
 			if perr == nil {
 				ops, checkOps, perr = inlineChecks(z, ops)
 			}
@@ -530,7 +530,7 @@ func inlineChecks(z *zoneData, ops []zones.Op) ([]zones.Op, []clientv3.Op, error
 		last[id] = op
 	}
 	for i, op := range ops {
-		old := z.sets[op.Set.Key()]
+		old := z.Get(op.Set.Key())
 		if op.Delete {
 			if op.Set.HealthCheck != nil {
 				emit(op.Set.CheckID, clientv3.OpDelete(healthcheck.ChecksPrefix+op.Set.CheckID))
@@ -582,9 +582,11 @@ func (s *Store) CheckUsers(ctx context.Context, id string) (string, error) {
 	s.m.mu.RLock()
 	defer s.m.mu.RUnlock()
 	for _, z := range s.m.zones {
-		for k, set := range z.sets {
-			if set.CheckID == id {
-				return fmt.Sprintf("record set %s %s %q in zone %s", k.Name, k.Type, k.SetID, z.meta.Name), nil
+		for _, at := range z.names {
+			for _, set := range at {
+				if set.CheckID == id {
+					return fmt.Sprintf("record set %s %s %q in zone %s", set.Name, set.Type, set.SetIdentifier, z.meta.Name), nil
+				}
 			}
 		}
 	}
@@ -619,7 +621,7 @@ func (s *Store) ImportZoneFile(ctx context.Context, zoneID string, r io.Reader, 
 		var ns *zones.Set
 		if !s.readFresh(ctx, zoneID, func(z *zoneData) {
 			h, headRev = z.head, z.headRev
-			ns = z.sets[zones.SetKey{Name: origin, Type: "NS"}]
+			ns = z.Get(zones.SetKey{Name: origin, Type: "NS"})
 		}) {
 			return zones.ChangeInfo{}, noZone(zoneID)
 		}
@@ -839,7 +841,7 @@ func (s *Store) ListRecordSets(ctx context.Context, zoneID string, in zones.List
 			i = sort.Search(len(keys), func(i int) bool { return !zones.LessKey(keys[i], start) })
 		}
 		for ; i < len(keys) && len(page.RecordSets) < in.MaxItems; i++ {
-			page.RecordSets = append(page.RecordSets, z.sets[keys[i]].RecordSet)
+			page.RecordSets = append(page.RecordSets, z.Get(keys[i]).RecordSet)
 		}
 		if i < len(keys) {
 			page.IsTruncated = true

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -279,23 +280,19 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 		z := newZoneData()
 		z.meta, z.head, z.headRev = m, heads[zid], headRevs[zid]
 		if z.head.Base != "" {
-			rss, err := loadBlobs(ctx, cli, zid, z.head.Base, rev)
-			if err != nil {
+			if err := s.loadSets(ctx, zid, m.Name, z.head.Base, rev, func(sets []*zones.Set) { putAll(z, sets) }); err != nil {
 				return 0, err
 			}
-			s.putAll(z, rss)
 		}
 		for _, e := range logs[zid] {
 			if e.Seq <= z.head.BaseSeq {
 				continue
 			}
 			if e.Replace != nil {
-				rss, err := loadBlobs(ctx, cli, zid, e.Replace.Gen, rev)
-				if err != nil {
+				z.reset(0)
+				if err := s.loadSets(ctx, zid, m.Name, e.Replace.Gen, rev, func(sets []*zones.Set) { putAll(z, sets) }); err != nil {
 					return 0, err
 				}
-				z.sets, z.names, z.sorted = newZoneData().sets, newZoneData().names, nil
-				s.putAll(z, rss)
 			}
 			s.applyOps(z, e.Ops)
 		}
@@ -373,7 +370,7 @@ func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
 	for _, z := range m.zones {
 		if z.meta.ID != "" {
 			nz++
-			ns += len(z.sets)
+			ns += z.count
 		}
 	}
 	m.mu.RUnlock()
@@ -384,14 +381,9 @@ func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
 	}
 }
 
-// putAll adds record sets read from etcd to z.
-func (s *Syncer) putAll(z *zoneData, rss []zones.RecordSet) {
-	for _, rs := range rss {
-		set, err := zones.DecodeRecordSet(rs, z.meta.Name)
-		if err != nil {
-			s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
-			continue
-		}
+// putAll adds decoded record sets to z.
+func putAll(z *zoneData, sets []*zones.Set) {
+	for _, set := range sets {
 		z.put(set)
 	}
 }
@@ -416,15 +408,59 @@ func (s *Syncer) applyOps(z *zoneData, ops []logOp) (put []*zones.Set, del []zon
 	return put, del
 }
 
-// loadBlobs reads the chunks of a blob generation at revision rev.
-func loadBlobs(ctx context.Context, cli *clientv3.Client, zid, gen string, rev int64) ([]zones.RecordSet, error) {
+// loadSets reads the chunks of a blob generation at revision rev and
+// decodes them, up to GOMAXPROCS chunks at once (JSON and record parsing
+// are most of a large zone's sync time), handing each chunk's record sets
+// to put in key order. Only one page of chunks is held at a time.
+func (s *Syncer) loadSets(ctx context.Context, zid, origin, gen string, rev int64, put func([]*zones.Set)) error {
+	prefix := blobGenPrefix(zid, gen)
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key := prefix
+	procs := runtime.GOMAXPROCS(0)
+	for {
+		c, cancel := context.WithTimeout(ctx, 30*time.Second)
+		resp, err := s.o.Client.Get(c, key, clientv3.WithRange(end), clientv3.WithLimit(int64(max(4, procs))), clientv3.WithRev(rev))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("read blobs %s: %w", prefix, err)
+		}
+		out := make([][]*zones.Set, len(resp.Kvs))
+		errs := make([]error, len(resp.Kvs))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, procs)
+		for i, kv := range resp.Kvs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				out[i], errs[i] = s.decodeChunk(kv.Key, kv.Value, origin)
+			}()
+		}
+		wg.Wait()
+		for i := range out {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			put(out[i])
+			out[i] = nil
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// loadRaw reads the record sets of a blob generation at revision rev,
+// undecoded.
+func (s *Syncer) loadRaw(ctx context.Context, zid, gen string, rev int64) ([]zones.RecordSet, error) {
 	prefix := blobGenPrefix(zid, gen)
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	key := prefix
 	var out []zones.RecordSet
 	for {
 		c, cancel := context.WithTimeout(ctx, 30*time.Second)
-		resp, err := cli.Get(c, key, clientv3.WithRange(end), clientv3.WithLimit(4), clientv3.WithRev(rev))
+		resp, err := s.o.Client.Get(c, key, clientv3.WithRange(end), clientv3.WithLimit(4), clientv3.WithRev(rev))
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("read blobs %s: %w", prefix, err)
@@ -441,6 +477,25 @@ func loadBlobs(ctx context.Context, cli *clientv3.Client, zid, gen string, rev i
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
+}
+
+// decodeChunk decodes one blob chunk; record sets that do not parse are
+// logged and skipped, as everywhere the syncer reads stored data.
+func (s *Syncer) decodeChunk(key, value []byte, origin string) ([]*zones.Set, error) {
+	var rss []zones.RecordSet
+	if err := json.Unmarshal(value, &rss); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	sets := make([]*zones.Set, 0, len(rss))
+	for _, rs := range rss {
+		set, err := zones.DecodeRecordSet(rs, origin)
+		if err != nil {
+			s.log.Error("stored record set does not parse; skipped", "zone", origin, "name", rs.Name, "type", rs.Type, "err", err)
+			continue
+		}
+		sets = append(sets, set)
+	}
+	return sets, nil
 }
 
 // watch applies events after rev until the watch fails or ctx ends.
@@ -470,7 +525,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 		return nil
 	}
 	// Fetch what imports reference before taking the Mirror's lock.
-	replaced := map[int]([]zones.RecordSet){}
+	replaced := map[int]([]zones.RecordSet){} // decoded under the lock: the zone may be created by these very events
 	entries := map[int]*logEntry{}
 	for i, ev := range events {
 		k := string(ev.Kv.Key)
@@ -485,7 +540,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 		entries[i] = &e
 		if e.Replace != nil {
 			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
-			rss, err := loadBlobs(ctx, s.o.Client, zid, e.Replace.Gen, ev.Kv.ModRevision)
+			rss, err := s.loadRaw(ctx, zid, e.Replace.Gen, ev.Kv.ModRevision)
 			if err != nil {
 				return err
 			}
@@ -560,9 +615,15 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			z := m.zone(zid)
 			d := zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name}
 			if rss, ok := replaced[i]; ok {
-				fresh := newZoneData()
-				z.sets, z.names, z.sorted = fresh.sets, fresh.names, nil
-				s.putAll(z, rss)
+				z.reset(len(rss))
+				for _, rs := range rss {
+					set, err := zones.DecodeRecordSet(rs, z.meta.Name)
+					if err != nil {
+						s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
+						continue
+					}
+					z.put(set)
+				}
 				d.Reset = true
 			}
 			put, del := s.applyOps(z, e.Ops)
