@@ -146,11 +146,59 @@ type node struct {
 	cut       bool  // NS below the apex: a delegation
 	gen       uint64
 	dirty     bool
-	sets      []*zones.Set // sorted by Qtype, SetIdentifier
+	sets      []tset  // sorted by type, set identifier
 	rrsets    []rrset      // derived from sets, sorted by type (values: one allocation, one cache line fewer)
 	cname     *rrset
 	dname     *rrset
 	ns        *rrset
+}
+
+// tset is one record set as the Table keeps it: its type, its records, and
+// the whole zones.Set only when routing needs it (a routing policy, a
+// health check, an alias). Plain sets, most of a large zone, keep nothing
+// else, so the caller's zones.Set can be freed: a DNS-only node holds no
+// other copy (see etcdstore's lean Mirror).
+type tset struct {
+	qtype uint16
+	rrs   []dns.RR
+	full  *zones.Set // nil: a plain set
+}
+
+// id is the set identifier.
+func (t *tset) id() string {
+	if t.full == nil {
+		return ""
+	}
+	return t.full.SetIdentifier
+}
+
+// set returns the record set for routing: the whole one, or a plain one
+// with the type and records.
+func (t *tset) set() *zones.Set {
+	if t.full != nil {
+		return t.full
+	}
+	return &zones.Set{Qtype: t.qtype, RRs: t.rrs}
+}
+
+// isPlain reports whether a record set answers with its records alone.
+func isPlain(s *zones.Set) bool {
+	return s.RRs != nil && s.SetIdentifier == "" && s.CheckID == "" && s.Policy() == "" && s.AliasTarget == nil
+}
+
+func compareTset(a tset, k tsetKey) int {
+	if a.qtype != k.qtype {
+		if a.qtype < k.qtype {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.id(), k.id)
+}
+
+type tsetKey struct {
+	qtype uint16
+	id    string
 }
 
 // rrset is the precomputed answer for one name and type: the union of the
@@ -340,12 +388,16 @@ func (e *zoneEdit) put(s *zones.Set) error {
 		}
 	}
 	n := e.ensure(name)
-	i, found := slices.BinarySearchFunc(n.sets, s, compareSets(qt))
+	ts := tset{qtype: qt, rrs: s.RRs}
+	if !isPlain(s) {
+		ts.full = s
+	}
+	i, found := slices.BinarySearchFunc(n.sets, tsetKey{qt, s.SetIdentifier}, compareTset)
 	sets := slices.Clone(n.sets)
 	if found {
-		sets[i] = s
+		sets[i] = ts
 	} else {
-		sets = slices.Insert(sets, i, s)
+		sets = slices.Insert(sets, i, ts)
 		e.z.sets++
 		if qt == dns.TypeRRSIG {
 			e.z.signed++
@@ -354,19 +406,6 @@ func (e *zoneEdit) put(s *zones.Set) error {
 	n.sets = sets
 	e.markDirty(n)
 	return nil
-}
-
-func compareSets(qt uint16) func(a, b *zones.Set) int {
-	return func(a, b *zones.Set) int {
-		aq, _ := setQtype(a)
-		if aq != qt {
-			if aq < qt {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.SetIdentifier, b.SetIdentifier)
-	}
 }
 
 func (e *zoneEdit) del(k zones.SetKey) error {
@@ -379,9 +418,7 @@ func (e *zoneEdit) del(k zones.SetKey) error {
 	if n == nil {
 		return nil
 	}
-	probe := &zones.Set{Qtype: qt}
-	probe.SetIdentifier = k.SetID
-	i, found := slices.BinarySearchFunc(n.sets, probe, compareSets(qt))
+	i, found := slices.BinarySearchFunc(n.sets, tsetKey{qt, k.SetID}, compareTset)
 	if !found {
 		return nil
 	}
@@ -451,11 +488,11 @@ func (e *zoneEdit) prune(n *node) {
 }
 
 // rrsetCount returns the number of RRsets the sets (sorted by type) make.
-func rrsetCount(sets []*zones.Set) int {
+func rrsetCount(sets []tset) int {
 	groups, last := 0, -1
 	for _, s := range sets {
-		if qt, _ := setQtype(s); int(qt) != last {
-			groups, last = groups+1, int(qt)
+		if int(s.qtype) != last {
+			groups, last = groups+1, int(s.qtype)
 		}
 	}
 	return groups
@@ -467,12 +504,9 @@ func (n *node) derive(origin string, p *packer) {
 	n.rrsets = make([]rrset, 0, rrsetCount(n.sets))
 	var sigs []dns.RR
 	for i := 0; i < len(n.sets); {
-		qt, _ := setQtype(n.sets[i])
+		qt := n.sets[i].qtype
 		j := i + 1
-		for j < len(n.sets) {
-			if q, _ := setQtype(n.sets[j]); q != qt {
-				break
-			}
+		for j < len(n.sets) && n.sets[j].qtype == qt {
 			j++
 		}
 		rs := buildRRset(qt, n.sets[i:j])
@@ -505,19 +539,25 @@ func (n *node) derive(origin string, p *packer) {
 	n.cut = n.ns != nil && n.name != origin
 }
 
-func buildRRset(qt uint16, sets []*zones.Set) rrset {
+func buildRRset(qt uint16, sets []tset) rrset {
 	var more rrsetMore // on the stack: most RRsets share noMore
-	more.route = buildRoute(qt, sets)
+	if len(sets) > 1 || sets[0].full != nil {
+		full := make([]*zones.Set, len(sets))
+		for i := range sets {
+			full[i] = sets[i].set()
+		}
+		more.route = buildRoute(qt, full)
+	}
 	rs := rrset{qtype: qt, rrsetMore: noMore}
 	for _, s := range sets {
-		if s.RRs == nil {
+		if s.rrs == nil {
 			continue
 		}
 		if len(sets) == 1 {
-			rs.rrs = s.RRs
+			rs.rrs = s.rrs
 			break
 		}
-		for _, rr := range s.RRs {
+		for _, rr := range s.rrs {
 			if !slices.ContainsFunc(rs.rrs, func(o dns.RR) bool { return dns.IsDuplicate(o, rr) }) {
 				rs.rrs = append(rs.rrs, rr)
 			}

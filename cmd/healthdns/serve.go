@@ -370,8 +370,13 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "healthdns_runtime_heap_bytes", Help: "Bytes of allocated heap objects (runtime.MemStats.HeapAlloc)."},
 			func() float64 { var m runtime.MemStats; runtime.ReadMemStats(&m); return float64(m.HeapAlloc) }),
 	)
-	mirror := etcdstore.NewMirror()
 	table := dnsserver.NewTable()
+	mirror := etcdstore.NewMirror()
+	if !roles.api {
+		// Nothing reads record sets here but the answer table: keep them
+		// there only (a third of the memory at a million record sets).
+		mirror = etcdstore.NewLeanMirror(table)
+	}
 	cidr := &etcdstore.CIDRTable{}
 	var registration *etcdstore.Node
 	if roles.dns {

@@ -48,9 +48,23 @@ func (m *Mirror) SaveCache(path string) error {
 		if z.meta.ID == "" {
 			continue
 		}
-		all = append(all, zs{cacheZone{Meta: z.meta, Head: z.head, HeadRev: z.headRev}, z.allSets()})
+		e := zs{z: cacheZone{Meta: z.meta, Head: z.head, HeadRev: z.headRev}}
+		if !m.lean || z.names != nil {
+			e.sets = z.allSets()
+		}
+		all = append(all, e)
 	}
 	m.mu.RUnlock()
+	if m.lean {
+		// The answer table holds the record sets: take them from there (at
+		// the revision above or a little later; a later full sync settles
+		// any difference).
+		for i := range all {
+			if all[i].sets == nil {
+				all[i].z.Sets = m.src.RecordSets(all[i].z.Meta.Name)
+			}
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -91,6 +105,15 @@ func (m *Mirror) SaveCache(path string) error {
 				break
 			}
 		}
+		for j := range e.z.Sets {
+			if j > 0 || len(e.sets) > 0 {
+				w.WriteByte(',')
+			}
+			if err = enc(&e.z.Sets[j]); err != nil {
+				break
+			}
+		}
+		all[i].z.Sets = nil
 		w.WriteString("]}")
 	}
 	w.WriteString("]}\n")
@@ -146,6 +169,7 @@ func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
 		built[cz.Meta.ID] = z
 		byName[cz.Meta.Name] = cz.Meta.ID
 		deltas = append(deltas, zones.ZoneDelta{ZoneID: cz.Meta.ID, Origin: cz.Meta.Name, Reset: true, Put: z.allSets()})
+		s.o.Mirror.built(z)
 	}
 	m := s.o.Mirror
 	m.mu.Lock()

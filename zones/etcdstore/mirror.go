@@ -21,6 +21,17 @@ type Mirror struct {
 	// reached since.
 	fromCache bool
 	cond      *sync.Cond
+	// lean: the record sets live only in src (the DNS answer table); zones
+	// keep an index only while a full sync or reset builds them.
+	lean bool
+	src  SetSource
+}
+
+// SetSource is where a lean Mirror finds the record sets it does not keep:
+// dnsserver.Table.
+type SetSource interface {
+	RecordSets(origin string) []zones.RecordSet
+	RecordSetCount(origin string) int
 }
 
 // zoneData is one zone in the Mirror. Record sets are indexed by name only:
@@ -50,6 +61,9 @@ func sameKey(s *zones.Set, k zones.SetKey) bool {
 }
 
 func (z *zoneData) put(s *zones.Set) {
+	if z.names == nil {
+		return // lean, built: the answer table holds it
+	}
 	k := s.Key()
 	at := z.names[k.Name]
 	for i, o := range at {
@@ -65,6 +79,9 @@ func (z *zoneData) put(s *zones.Set) {
 }
 
 func (z *zoneData) del(k zones.SetKey) {
+	if z.names == nil {
+		return
+	}
 	at := z.names[k.Name]
 	for i, o := range at {
 		if sameKey(o, k) {
@@ -126,6 +143,32 @@ func (z *zoneData) zone() zones.Zone {
 	m := z.meta
 	return zones.Zone{ID: m.ID, Name: m.Name, Comment: m.Comment, CallerReference: m.CallerReference,
 		RecordSetCount: z.count, NameServers: append([]string(nil), m.NameServers...), Tags: m.Tags, CreatedAt: m.CreatedAt}
+}
+
+// NewLeanMirror returns an empty Mirror that keeps no record sets once a
+// zone is built: for a node without the API (a DNS node), whose answer
+// table src holds them anyway. Its reads (Get, AtName, listings) see no
+// record sets; the local copy is written from src.
+func NewLeanMirror(src SetSource) *Mirror {
+	m := NewMirror()
+	m.lean, m.src = true, src
+	return m
+}
+
+// built is called when a zone's full contents have been handed over (as a
+// reset delta): a lean Mirror drops its index then.
+func (m *Mirror) built(z *zoneData) {
+	if m.lean {
+		z.names, z.sorted = nil, nil
+	}
+}
+
+// setCount returns the number of record sets of z.
+func (m *Mirror) setCount(z *zoneData) int {
+	if m.lean && z.names == nil {
+		return m.src.RecordSetCount(z.meta.Name)
+	}
+	return z.count
 }
 
 // NewMirror returns an empty Mirror.

@@ -313,6 +313,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 	for zid, z := range built {
 		byName[z.meta.Name] = zid
 		deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name, Reset: true, Put: z.allSets()})
+		m.built(z)
 	}
 	m.zones, m.byName = built, byName
 	if rev > m.rev || m.fromCache {
@@ -370,7 +371,7 @@ func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
 	for _, z := range m.zones {
 		if z.meta.ID != "" {
 			nz++
-			ns += z.count
+			ns += m.setCount(z)
 		}
 	}
 	m.mu.RUnlock()
@@ -594,6 +595,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			m.byName[meta.Name] = zid
 			if isNew {
 				deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: meta.Name, Reset: true, Put: z.allSets()})
+				m.built(z)
 			}
 		case strings.HasPrefix(k, headPrefix):
 			if ev.Type != clientv3.EventTypePut {
@@ -629,6 +631,9 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			put, del := s.applyOps(z, e.Ops)
 			if d.Reset {
 				d.Put = z.allSets()
+				if z.meta.ID != "" {
+					m.built(z)
+				}
 			} else {
 				d.Put, d.Del = put, del
 			}
