@@ -1,20 +1,25 @@
 package dnsserver
 
 import (
+	"slices"
+
 	"github.com/healthdns/healthdns/zones"
 )
 
-// RecordSets returns the record sets of the zone origin as the Table holds
-// them, in no order: routed sets whole, plain sets rebuilt from their
-// records (name, type, TTL and values as the store keeps them); nil when no
-// zone has that origin. It is what a node that keeps no other copy (a
-// DNS-only node, see etcdstore.NewLeanMirror) writes to its local copy.
-func (t *Table) RecordSets(origin string) []zones.RecordSet {
+// EachRecordSet calls f with each record set of the zone origin as the
+// Table holds it, in no order, until f returns an error: routed sets whole,
+// plain sets rebuilt from their records (name, type, TTL and values as the
+// store keeps them). It is how a node that keeps no other copy (a DNS-only
+// node, see etcdstore.NewLeanMirror) writes its local copy, one set at a
+// time.
+func (t *Table) EachRecordSet(origin string, f func(*zones.RecordSet) error) error {
 	z := t.Load().zones[origin]
 	if z == nil {
 		return nil
 	}
-	out := make([]zones.RecordSet, 0, z.sets)
+	var rs zones.RecordSet
+	var values []string
+	var ttl int64
 	for _, sh := range z.shards {
 		if sh == nil {
 			continue
@@ -23,21 +28,41 @@ func (t *Table) RecordSets(origin string) []zones.RecordSet {
 			for i := range n.sets {
 				ts := &n.sets[i]
 				if ts.full != nil {
-					out = append(out, ts.full.RecordSet)
-					continue
+					rs = ts.full.RecordSet
+				} else {
+					values = values[:0]
+					for _, rr := range ts.rrs {
+						values = append(values, zones.RdataString(rr))
+					}
+					rs = zones.RecordSet{Name: n.name, Type: typeString(ts.qtype), Values: values}
+					if len(ts.rrs) > 0 {
+						ttl = int64(ts.rrs[0].Header().Ttl)
+						rs.TTL = &ttl
+					}
 				}
-				rs := zones.RecordSet{Name: n.name, Type: typeString(ts.qtype), Values: make([]string, len(ts.rrs))}
-				if len(ts.rrs) > 0 {
-					ttl := int64(ts.rrs[0].Header().Ttl)
-					rs.TTL = &ttl
+				if err := f(&rs); err != nil {
+					return err
 				}
-				for j, rr := range ts.rrs {
-					rs.Values[j] = zones.RdataString(rr)
-				}
-				out = append(out, rs)
 			}
 		}
 	}
+	return nil
+}
+
+// RecordSets returns the record sets of the zone origin (EachRecordSet);
+// nil when no zone has that origin.
+func (t *Table) RecordSets(origin string) []zones.RecordSet {
+	var out []zones.RecordSet
+	t.EachRecordSet(origin, func(rs *zones.RecordSet) error {
+		c := *rs
+		c.Values = slices.Clone(rs.Values)
+		if rs.TTL != nil {
+			ttl := *rs.TTL
+			c.TTL = &ttl
+		}
+		out = append(out, c)
+		return nil
+	})
 	return out
 }
 

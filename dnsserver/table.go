@@ -62,7 +62,20 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 			continue
 		}
 		e := edits[origin]
-		if e == nil || d.Reset {
+		switch {
+		case d.Build != nil:
+			b, ok := d.Build.(*zoneBuild)
+			if !ok || b.t != t || b.e.z.origin != origin || !d.Reset {
+				errs = append(errs, fmt.Errorf("zone %s: a build of another table or zone, or without Reset", origin))
+				continue
+			}
+			if err := errors.Join(b.errs...); err != nil {
+				errs = append(errs, fmt.Errorf("zone %s: %w", origin, err))
+				continue
+			}
+			e = b.e
+			edits[origin] = e
+		case e == nil || d.Reset:
 			var base *zone
 			if !d.Reset {
 				base = next.zones[origin]
@@ -85,6 +98,38 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 	}
 	t.cur.Store(next)
 	return nil
+}
+
+// zoneBuild is a zone under construction for a Reset delta (NewBuild).
+type zoneBuild struct {
+	t    *Table
+	e    *zoneEdit
+	errs []error
+}
+
+// NewBuild starts the next version of a zone, empty, to be filled set by
+// set and published by Apply with a delta {Reset: true, Build: b}. Nothing
+// is served from it until then. The zones.Set of a plain record set is not
+// kept (see tset), so a caller that keeps none either frees it at once.
+func (t *Table) NewBuild(zoneID, origin string, sizeHint int) zones.ZoneBuild {
+	origin = canonicalName(origin)
+	return &zoneBuild{t: t, e: newZoneEdit(nil, origin, zoneID, t.gen.Add(1), sizeHint)}
+}
+
+func (b *zoneBuild) Put(s *zones.Set) error {
+	err := b.e.put(s)
+	if err != nil && len(b.errs) < 10 {
+		b.errs = append(b.errs, err)
+	}
+	return err
+}
+
+func (b *zoneBuild) Del(k zones.SetKey) error {
+	err := b.e.del(k)
+	if err != nil && len(b.errs) < 10 {
+		b.errs = append(b.errs, err)
+	}
+	return err
 }
 
 // Snapshot is an immutable view of every hosted zone, with the health and
@@ -147,7 +192,7 @@ type node struct {
 	gen       uint64
 	dirty     bool
 	sets      []tset  // sorted by type, set identifier
-	rrsets    []rrset      // derived from sets, sorted by type (values: one allocation, one cache line fewer)
+	rrsets    []rrset // derived from sets, sorted by type (values: one allocation, one cache line fewer)
 	cname     *rrset
 	dname     *rrset
 	ns        *rrset

@@ -152,6 +152,18 @@ type ZoneDelta struct {
 	Removed bool
 	Put     []*Set
 	Del     []SetKey
+	// Build, with Reset, is the zone as a ZoneBuild received it, before
+	// Put and Del; it comes from the receiver of the delta.
+	Build ZoneBuild
+}
+
+// ZoneBuild takes the record sets of a zone being rebuilt one at a time,
+// so that a node can hand a large zone to its answer table without holding
+// it whole beside it (dnsserver.Table.NewBuild). A delta with Reset and
+// Build publishes what it received.
+type ZoneBuild interface {
+	Put(*Set) error
+	Del(SetKey) error
 }
 
 // ZonePage is one page of ListZones.

@@ -55,16 +55,7 @@ func (m *Mirror) SaveCache(path string) error {
 		all = append(all, e)
 	}
 	m.mu.RUnlock()
-	if m.lean {
-		// The answer table holds the record sets: take them from there (at
-		// the revision above or a little later; a later full sync settles
-		// any difference).
-		for i := range all {
-			if all[i].sets == nil {
-				all[i].z.Sets = m.src.RecordSets(all[i].z.Meta.Name)
-			}
-		}
-	}
+
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -105,15 +96,19 @@ func (m *Mirror) SaveCache(path string) error {
 				break
 			}
 		}
-		for j := range e.z.Sets {
-			if j > 0 || len(e.sets) > 0 {
-				w.WriteByte(',')
-			}
-			if err = enc(&e.z.Sets[j]); err != nil {
-				break
-			}
+		if m.lean && e.sets == nil {
+			// The answer table holds the record sets: write them from there
+			// (at the revision above or a little later; the next full sync
+			// settles any difference).
+			first := true
+			err = m.src.EachRecordSet(e.z.Meta.Name, func(rs *zones.RecordSet) error {
+				if !first {
+					w.WriteByte(',')
+				}
+				first = false
+				return enc(rs)
+			})
 		}
-		all[i].z.Sets = nil
 		w.WriteString("]}")
 	}
 	w.WriteString("]}\n")
@@ -157,6 +152,7 @@ func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
 		cz := &cf.Zones[i]
 		z := newZoneData()
 		z.meta, z.head, z.headRev = cz.Meta, cz.Head, cz.HeadRev
+		s.o.Mirror.startBuild(z, len(cz.Sets))
 		for _, rs := range cz.Sets {
 			set, err := zones.DecodeRecordSet(rs, cz.Meta.Name)
 			if err != nil {
@@ -168,7 +164,7 @@ func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
 		cz.Sets = nil
 		built[cz.Meta.ID] = z
 		byName[cz.Meta.Name] = cz.Meta.ID
-		deltas = append(deltas, zones.ZoneDelta{ZoneID: cz.Meta.ID, Origin: cz.Meta.Name, Reset: true, Put: z.allSets()})
+		deltas = append(deltas, z.resetDelta(cz.Meta.ID))
 		s.o.Mirror.built(z)
 	}
 	m := s.o.Mirror

@@ -132,4 +132,18 @@ func TestLeanMirrorNode(t *testing.T) {
 	if table2.RecordSetCount("lean.test.") != table.RecordSetCount("lean.test.") {
 		t.Errorf("local copy holds %d record sets, the first node %d", table2.RecordSetCount("lean.test."), table.RecordSetCount("lean.test."))
 	}
+	// etcd returns: the full sync streams the zone into a new build, and
+	// later changes apply on top of it.
+	cluster.Restart(t)
+	waitUntil(t, func() bool { return !m2.FromCache() })
+	if got := leanAnswer(table2, "new.lean.test.", dns.TypeAAAA); got != "NOERROR 2001:db8::1" {
+		t.Errorf("after the full sync: %s", got)
+	}
+	if _, err := writer.store.ChangeRecordSets(ctx2, z.ID, zones.ChangeBatch{Changes: []zones.Change{upsert("later.lean.test", "A", "192.0.2.99")}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return leanAnswer(table2, "later.lean.test.", dns.TypeA) == "NOERROR 192.0.2.99" })
+	if got := leanAnswer(table2, "new.lean.test.", dns.TypeAAAA); got != "NOERROR 2001:db8::1" {
+		t.Errorf("after a change: %s", got)
+	}
 }

@@ -30,8 +30,11 @@ type Mirror struct {
 // SetSource is where a lean Mirror finds the record sets it does not keep:
 // dnsserver.Table.
 type SetSource interface {
-	RecordSets(origin string) []zones.RecordSet
+	// EachRecordSet calls f with each record set of the zone until f fails;
+	// f must not keep rs.
+	EachRecordSet(origin string, f func(rs *zones.RecordSet) error) error
 	RecordSetCount(origin string) int
+	NewBuild(zoneID, origin string, sizeHint int) zones.ZoneBuild
 }
 
 // zoneData is one zone in the Mirror. Record sets are indexed by name only:
@@ -43,7 +46,8 @@ type zoneData struct {
 	head    head
 	headRev int64 // ModRevision of the head key
 	names   map[string][]*zones.Set
-	count   int            // record sets
+	build   zones.ZoneBuild // lean Mirror, while the zone is handed over: where sets go instead of names
+	count   int             // record sets
 	sorted  []zones.SetKey // cache of keys in listing order; nil when stale
 }
 
@@ -61,6 +65,10 @@ func sameKey(s *zones.Set, k zones.SetKey) bool {
 }
 
 func (z *zoneData) put(s *zones.Set) {
+	if z.build != nil {
+		z.build.Put(s) // errors surface when the delta is applied
+		return
+	}
 	if z.names == nil {
 		return // lean, built: the answer table holds it
 	}
@@ -79,6 +87,10 @@ func (z *zoneData) put(s *zones.Set) {
 }
 
 func (z *zoneData) del(k zones.SetKey) {
+	if z.build != nil {
+		z.build.Del(k)
+		return
+	}
 	if z.names == nil {
 		return
 	}
@@ -155,12 +167,27 @@ func NewLeanMirror(src SetSource) *Mirror {
 	return m
 }
 
+// startBuild is called when z is about to receive a zone's whole contents
+// (a full sync, a replacing import, the local copy): a lean Mirror passes
+// them straight to a build of its SetSource instead of indexing them.
+func (m *Mirror) startBuild(z *zoneData, sizeHint int) {
+	if m.lean {
+		z.names, z.sorted, z.count = nil, nil, 0
+		z.build = m.src.NewBuild(z.meta.ID, z.meta.Name, sizeHint)
+	}
+}
+
 // built is called when a zone's full contents have been handed over (as a
 // reset delta): a lean Mirror drops its index then.
 func (m *Mirror) built(z *zoneData) {
 	if m.lean {
-		z.names, z.sorted = nil, nil
+		z.names, z.sorted, z.build = nil, nil, nil
 	}
+}
+
+// resetDelta is the delta that hands over z's whole contents.
+func (z *zoneData) resetDelta(zid string) zones.ZoneDelta {
+	return zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name, Reset: true, Put: z.allSets(), Build: z.build}
 }
 
 // setCount returns the number of record sets of z.

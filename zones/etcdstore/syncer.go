@@ -279,6 +279,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 	for zid, m := range metas {
 		z := newZoneData()
 		z.meta, z.head, z.headRev = m, heads[zid], headRevs[zid]
+		s.o.Mirror.startBuild(z, 0)
 		if z.head.Base != "" {
 			if err := s.loadSets(ctx, zid, m.Name, z.head.Base, rev, func(sets []*zones.Set) { putAll(z, sets) }); err != nil {
 				return 0, err
@@ -290,6 +291,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 			}
 			if e.Replace != nil {
 				z.reset(0)
+				s.o.Mirror.startBuild(z, 0)
 				if err := s.loadSets(ctx, zid, m.Name, e.Replace.Gen, rev, func(sets []*zones.Set) { putAll(z, sets) }); err != nil {
 					return 0, err
 				}
@@ -312,7 +314,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 	byName := make(map[string]string, len(built))
 	for zid, z := range built {
 		byName[z.meta.Name] = zid
-		deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name, Reset: true, Put: z.allSets()})
+		deltas = append(deltas, z.resetDelta(zid))
 		m.built(z)
 	}
 	m.zones, m.byName = built, byName
@@ -618,6 +620,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			d := zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name}
 			if rss, ok := replaced[i]; ok {
 				z.reset(len(rss))
+				m.startBuild(z, len(rss))
 				for _, rs := range rss {
 					set, err := zones.DecodeRecordSet(rs, z.meta.Name)
 					if err != nil {
@@ -630,7 +633,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			}
 			put, del := s.applyOps(z, e.Ops)
 			if d.Reset {
-				d.Put = z.allSets()
+				d.Put, d.Build = z.allSets(), z.build
 				if z.meta.ID != "" {
 					m.built(z)
 				}
