@@ -48,7 +48,7 @@ type zoneData struct {
 	names   map[string][]*zones.Set
 	build   zones.ZoneBuild // lean Mirror, while the zone is handed over: where sets go instead of names
 	count   int             // record sets
-	sorted  []zones.SetKey // cache of keys in listing order; nil when stale
+	sorted  []zones.SetKey  // cache of keys in listing order; nil when stale
 }
 
 func newZoneData() *zoneData {
