@@ -518,13 +518,14 @@ func fitsWire(name string) bool {
 func (b *answerBuilder) delegate(z *zone, cut *node) {
 	b.aa = b.chain > 0
 	b.referral = true
-	b.add(secAuthority, entry{owner: cut.name, qtype: dns.TypeNS, rrs: cut.ns.rrs})
+	ns := cut.get(dns.TypeNS)
+	b.add(secAuthority, entry{owner: cut.name, qtype: dns.TypeNS, rrs: ns.rrs})
 	if b.do && z.signed > 0 {
 		if ds := cut.get(dns.TypeDS); ds != nil {
 			b.add(secAuthority, entry{owner: cut.name, qtype: dns.TypeDS, rrs: ds.rrs, sigs: ds.sigs})
 		}
 	}
-	b.addresses(z, cut.ns.targets, true)
+	b.addresses(z, ns.targets, true)
 }
 
 // negative adds the zone's SOA for NXDOMAIN and NODATA (RFC 2308).

@@ -184,18 +184,20 @@ type shard struct {
 
 // node is one name of a zone: an owner of record sets or an empty
 // non-terminal (no sets, children > 0). Nodes are immutable once published.
+//
+// The fields are ordered so that a node takes 96 bytes (a million names:
+// 16 MB less than the next size class).
 type node struct {
 	name      string
-	children  int32 // names exactly one label below
-	wildChild bool  // "*." + name exists
-	cut       bool  // NS below the apex: a delegation
 	gen       uint64
-	dirty     bool
 	sets      []tset  // sorted by type, set identifier
 	rrsets    []rrset // derived from sets, sorted by type (values: one allocation, one cache line fewer)
 	cname     *rrset
 	dname     *rrset
-	ns        *rrset
+	children  int32 // names exactly one label below
+	wildChild bool  // "*." + name exists
+	cut       bool  // NS below the apex: a delegation
+	dirty     bool
 }
 
 // tset is one record set as the Table keeps it: its type, its records, and
@@ -545,7 +547,7 @@ func rrsetCount(sets []tset) int {
 
 // derive recomputes the node's answers from its sets.
 func (n *node) derive(origin string, p *packer) {
-	n.rrsets, n.cname, n.dname, n.ns, n.cut = nil, nil, nil, nil, false
+	n.rrsets, n.cname, n.dname, n.cut = nil, nil, nil, false
 	n.rrsets = make([]rrset, 0, rrsetCount(n.sets))
 	var sigs []dns.RR
 	for i := 0; i < len(n.sets); {
@@ -580,8 +582,7 @@ func (n *node) derive(origin string, p *packer) {
 	}
 	n.cname = n.get(dns.TypeCNAME)
 	n.dname = n.get(dns.TypeDNAME)
-	n.ns = n.get(dns.TypeNS)
-	n.cut = n.ns != nil && n.name != origin
+	n.cut = n.name != origin && n.get(dns.TypeNS) != nil
 }
 
 func buildRRset(qt uint16, sets []tset) rrset {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/miekg/dns"
 
@@ -301,5 +302,12 @@ func TestApplyWhileAnswering(t *testing.T) {
 	wg.Wait()
 	if z := tb.Load().zones["inc.test."]; z.nodes != 2 {
 		t.Errorf("%d names left, want 2", z.nodes)
+	}
+}
+
+// TestNodeSize: a node stays in the 96-byte size class (see node).
+func TestNodeSize(t *testing.T) {
+	if n := unsafe.Sizeof(node{}); n > 96 {
+		t.Errorf("node is %d bytes, want at most 96", n)
 	}
 }
