@@ -30,13 +30,19 @@ func (t *Table) EachRecordSet(origin string, f func(*zones.RecordSet) error) err
 				if ts.full != nil {
 					rs = ts.full.RecordSet
 				} else {
+					rrs := ts.rrs
+					if rrs == nil { // compact: the records are in the prepared octets
+						if r := n.get(ts.qtype); r != nil {
+							rrs = r.records(n.name)
+						}
+					}
 					values = values[:0]
-					for _, rr := range ts.rrs {
+					for _, rr := range rrs {
 						values = append(values, zones.RdataString(rr))
 					}
 					rs = zones.RecordSet{Name: n.name, Type: typeString(ts.qtype), Values: values}
-					if len(ts.rrs) > 0 {
-						ttl = int64(ts.rrs[0].Header().Ttl)
+					if len(rrs) > 0 {
+						ttl = int64(rrs[0].Header().Ttl)
 						rs.TTL = &ttl
 					}
 				}

@@ -210,7 +210,7 @@ func appendFast(snap *Snapshot, q *fastQuery, pkt, out []byte) (reply []byte, in
 	if rs.wire == nil {
 		return out, info, false
 	}
-	body, an := rs.wire[:rs.wireLen], len(rs.rrs)
+	body, an := rs.wire[:rs.wireLen], rs.count()
 	if q.do {
 		body, an = rs.wire, an+len(rs.sigs)
 	}

@@ -280,7 +280,7 @@ func (b *answerBuilder) targetHealthy(z *zone, name string, qtype uint16, depth 
 	}
 	r := rs.route
 	if r == nil {
-		return len(rs.rrs) > 0
+		return rs.count() > 0
 	}
 	if r.policy == policyCIDR {
 		match, _, _ := b.cidrMatch(r)
@@ -307,7 +307,7 @@ func (b *answerBuilder) pick(z *zone, name string, rs *rrset, depth int) []dns.R
 			b.trace.step(Step{Name: name, Type: typeString(rs.qtype), Policy: "simple", Depth: depth,
 				Rule: "simple: the record set answers", Chosen: []string{}, Candidates: []Candidate{}})
 		}
-		return rs.rrs
+		return rs.records(name)
 	}
 	switch r.policy {
 	case policyWeighted:

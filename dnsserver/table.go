@@ -254,6 +254,7 @@ type tsetKey struct {
 type rrset struct {
 	qtype   uint16
 	wireLen uint16 // octets of wire without the RRSIGs (DO clear)
+	n       uint16 // records of a compact RRset (rrs nil, see compact)
 	rrs     []dns.RR
 	// wire is the prepared answer section (rrs, then sigs) for a query of
 	// the owner and type. nil: the answer needs the slow path.
@@ -547,6 +548,22 @@ func rrsetCount(sets []tset) int {
 
 // derive recomputes the node's answers from its sets.
 func (n *node) derive(origin string, p *packer) {
+	// Plain sets kept only as prepared octets (compact) get their records
+	// back for the rebuild.
+	own := false
+	for i := range n.sets {
+		ts := &n.sets[i]
+		if ts.rrs != nil || ts.full != nil {
+			continue
+		}
+		if !own {
+			n.sets, own = slices.Clone(n.sets), true
+			ts = &n.sets[i]
+		}
+		if old := n.get(ts.qtype); old != nil {
+			ts.rrs = old.records(n.name)
+		}
+	}
 	n.rrsets, n.cname, n.dname, n.cut = nil, nil, nil, false
 	n.rrsets = make([]rrset, 0, rrsetCount(n.sets))
 	var sigs []dns.RR
@@ -580,9 +597,35 @@ func (n *node) derive(origin string, p *packer) {
 			rs.route.prepare(rs, n.name, origin, p)
 		}
 	}
+	for i := range n.rrsets {
+		rs := &n.rrsets[i]
+		if j := n.plainSet(rs.qtype); j >= 0 && rs.compact() {
+			if !own {
+				n.sets, own = slices.Clone(n.sets), true
+			}
+			rs.n, rs.rrs = uint16(len(rs.rrs)), nil
+			n.sets[j].rrs = nil
+		}
+	}
 	n.cname = n.get(dns.TypeCNAME)
 	n.dname = n.get(dns.TypeDNAME)
 	n.cut = n.name != origin && n.get(dns.TypeNS) != nil
+}
+
+// plainSet returns the index of the node's one record set of type qt when
+// it is plain and alone of its type, else -1.
+func (n *node) plainSet(qt uint16) int {
+	j := -1
+	for i := range n.sets {
+		if n.sets[i].qtype != qt {
+			continue
+		}
+		if j >= 0 || n.sets[i].full != nil {
+			return -1
+		}
+		j = i
+	}
+	return j
 }
 
 func buildRRset(qt uint16, sets []tset) rrset {

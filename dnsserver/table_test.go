@@ -311,3 +311,69 @@ func TestNodeSize(t *testing.T) {
 		t.Errorf("node is %d bytes, want at most 96", n)
 	}
 }
+
+// TestCompactRRsets: plain A and AAAA RRsets keep only their prepared
+// octets; the slow path, ANY, exports and later edits of the same name get
+// the records back.
+func TestCompactRRsets(t *testing.T) {
+	tb := tableOf(t, map[string]string{"example.org.": exampleZone})
+	apply := func(d zonesDelta) {
+		t.Helper()
+		if err := tb.Apply([]zonesDelta{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(zonesDelta{Origin: "example.org.", Put: []*zones.Set{
+		set(t, "c.example.org. 300 IN A 192.0.2.1", "c.example.org. 300 IN A 192.0.2.2"),
+		set(t, "c.example.org. 300 IN AAAA 2001:db8::1"),
+	}})
+	node := func() *node { return tb.Load().zones["example.org."].node("c.example.org.") }
+	check := func(step string, want ...string) {
+		t.Helper()
+		a := node().get(dns.TypeA)
+		if a == nil || a.rrs != nil || a.n != 2 {
+			t.Fatalf("%s: A RRset not compact: %+v", step, a)
+		}
+		r := answerDirect(tb, newQuery("c.example.org.", dns.TypeA, 0, false), UDP)
+		if got := rrStrings(r.Answer); !slicesEqual(got, wantRRs(t, "c.example.org. 300 IN A 192.0.2.1", "c.example.org. 300 IN A 192.0.2.2")) {
+			t.Errorf("%s: slow path A: %v", step, got)
+		}
+		var q fastQuery
+		pkt := fastVariant{}.pack(t, 7, "C.example.org.", dns.TypeA)
+		out, _, ok := appendFast(tb.Load(), &q, pkt, nil)
+		var m dns.Msg
+		if !ok || m.Unpack(out) != nil || len(m.Answer) != 2 {
+			t.Errorf("%s: fast path A: ok %v, %v", step, ok, &m)
+		}
+		any := answerDirect(tb, newQuery("c.example.org.", dns.TypeANY, 0, false), TCP)
+		if len(any.Answer) < 1 {
+			t.Errorf("%s: ANY: %v", step, any)
+		}
+		var exported []string
+		tb.EachRecordSet("example.org.", func(rs *zones.RecordSet) error {
+			if rs.Name == "c.example.org." {
+				exported = append(exported, rs.Type+" "+strings.Join(rs.Values, ","))
+			}
+			return nil
+		})
+		slices.Sort(exported)
+		if !slicesEqual(exported, want) {
+			t.Errorf("%s: exported %v, want %v", step, exported, want)
+		}
+	}
+	check("put", "A 192.0.2.1,192.0.2.2", "AAAA 2001:db8::1")
+	// Another type at the name: the node is rebuilt from the compact A.
+	apply(zonesDelta{Origin: "example.org.", Put: []*zones.Set{set(t, `c.example.org. 300 IN TXT "x"`)}})
+	check("put TXT", "A 192.0.2.1,192.0.2.2", "AAAA 2001:db8::1", `TXT "x"`)
+	apply(zonesDelta{Origin: "example.org.", Del: []zonesKey{{Name: "c.example.org.", Type: "TXT"}, {Name: "c.example.org.", Type: "AAAA"}}})
+	check("delete TXT and AAAA", "A 192.0.2.1,192.0.2.2")
+	if node().get(dns.TypeAAAA) != nil {
+		t.Error("AAAA still there")
+	}
+	// A routed set of another type at the name keeps the A compact and answers.
+	w1 := rset(t, "c.example.org. 60 IN AAAA 2001:db8::2", weight("w1", 1, ""))
+	w2 := rset(t, "c.example.org. 60 IN AAAA 2001:db8::3", weight("w2", 1, ""))
+	w1.Values, w2.Values = []string{"2001:db8::2"}, []string{"2001:db8::3"} // as the store keeps them
+	apply(zonesDelta{Origin: "example.org.", Put: []*zones.Set{w1, w2}})
+	check("weighted AAAA beside", "A 192.0.2.1,192.0.2.2", "AAAA 2001:db8::2", "AAAA 2001:db8::3")
+}

@@ -3,6 +3,8 @@ package dnsserver
 import (
 	"encoding/binary"
 	"errors"
+	"net"
+	"slices"
 
 	"github.com/miekg/dns"
 )
@@ -54,6 +56,67 @@ func (rs *rrset) prepare(name, origin string, p *packer) {
 		}
 	}
 	rs.wire, rs.wireLen = p.arena.copy(body), uint16(n)
+}
+
+// A compact RRset keeps its records only as its prepared octets: plain A
+// and AAAA records (no routing, no RRSIGs, nothing for additional
+// processing), most of a large zone. Their dns.RR values (~90 bytes a
+// record) are rebuilt when the slow path asks (records); the fast path
+// never needs them.
+
+// compact reports whether rs may drop rrs: plain A or AAAA records whose
+// prepared octets records can read back, one for one.
+func (rs *rrset) compact() bool {
+	if (rs.qtype != dns.TypeA && rs.qtype != dns.TypeAAAA) || rs.rrsetMore != noMore || rs.wire == nil ||
+		len(rs.wire) != int(rs.wireLen) || len(rs.rrs) == 0 || len(rs.rrs) > 0xFFFF {
+		return false
+	}
+	size := 4
+	if rs.qtype == dns.TypeAAAA {
+		size = 16
+	}
+	w, k := rs.wire, 0
+	for len(w) > 0 {
+		if len(w) < 12+size || w[0]&0xC0 != 0xC0 || binary.BigEndian.Uint16(w[2:]) != rs.qtype ||
+			int(binary.BigEndian.Uint16(w[10:])) != size {
+			return false
+		}
+		w, k = w[12+size:], k+1
+	}
+	return k == len(rs.rrs)
+}
+
+// count is the number of records in rs.
+func (rs *rrset) count() int {
+	if rs.rrs != nil {
+		return len(rs.rrs)
+	}
+	return int(rs.n)
+}
+
+// records returns rs's records; a compact RRset's are rebuilt from its
+// prepared octets, owned by owner (a new slice: the caller may keep it).
+func (rs *rrset) records(owner string) []dns.RR {
+	if rs.rrs != nil || rs.n == 0 {
+		return rs.rrs
+	}
+	out := make([]dns.RR, 0, rs.n)
+	for w := rs.wire[:rs.wireLen]; len(w) >= 12; {
+		h := dns.RR_Header{Name: owner, Rrtype: binary.BigEndian.Uint16(w[2:]), Class: binary.BigEndian.Uint16(w[4:]),
+			Ttl: binary.BigEndian.Uint32(w[6:])}
+		size := int(binary.BigEndian.Uint16(w[10:]))
+		if len(w) < 12+size {
+			break
+		}
+		ip := net.IP(slices.Clone(w[12 : 12+size]))
+		if h.Rrtype == dns.TypeA {
+			out = append(out, &dns.A{Hdr: h, A: ip})
+		} else {
+			out = append(out, &dns.AAAA{Hdr: h, AAAA: ip})
+		}
+		w = w[12+size:]
+	}
+	return out
 }
 
 // fitsUDP reports whether a reply of name with an answer body of n octets
