@@ -109,6 +109,7 @@ type metrics struct {
 	rrlDesc       *prometheus.Desc
 	tcpConnsDesc  *prometheus.Desc
 	tcpWaitsDesc  *prometheus.Desc
+	zoneDesc      *prometheus.Desc
 	panics        prometheus.Counter
 	srv           *Server
 
@@ -164,6 +165,9 @@ func newMetrics(reg prometheus.Registerer, srv *Server) (*metrics, error) {
 			[]string{"action"}, nil),
 		tcpConnsDesc: prometheus.NewDesc("healthdns_dns_tcp_connections",
 			"TCP connections open now (at most --dns-tcp-max-conns).", nil, nil),
+		zoneDesc: prometheus.NewDesc("healthdns_dns_zone_queries_total",
+			"DNS queries answered from each hosted zone (by its name; the other labels are on healthdns_dns_queries_total, to keep the series few).",
+			[]string{"zone"}, nil),
 		tcpWaitsDesc: prometheus.NewDesc("healthdns_dns_tcp_accept_waits_total",
 			"Times a new TCP connection had to wait because every slot was taken.", nil, nil),
 		queriesDesc: prometheus.NewDesc("healthdns_dns_queries_total",
@@ -210,6 +214,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.rrlDesc
 	ch <- m.tcpConnsDesc
 	ch <- m.tcpWaitsDesc
+	ch <- m.zoneDesc
 }
 
 // Collect implements prometheus.Collector: the sums over the shards; a
@@ -246,6 +251,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.srv != nil && m.srv.rrl != nil {
 		ch <- prometheus.MustNewConstMetric(m.rrlDesc, prometheus.CounterValue, float64(limited[0]), "dropped")
 		ch <- prometheus.MustNewConstMetric(m.rrlDesc, prometheus.CounterValue, float64(limited[1]), "slipped")
+	}
+	if m.srv != nil && m.srv.opts.Table != nil {
+		for origin, z := range m.srv.opts.Table.Load().zones {
+			if z.qc != nil {
+				ch <- prometheus.MustNewConstMetric(m.zoneDesc, prometheus.CounterValue, float64(z.qc.sum()), origin)
+			}
+		}
 	}
 	if m.srv != nil {
 		if ln := m.srv.tcpLn.Load(); ln != nil {

@@ -61,6 +61,10 @@ type Options struct {
 	RRL RRLOptions
 }
 
+// sharedSlot is the per-zone counter slot of queries not read by a UDP
+// loop (TCP, miekg/dns's UDP server).
+const sharedSlot = 7
+
 // Defaults of Options.
 const (
 	DefaultMaxTCPConns    = 512
@@ -162,8 +166,10 @@ func (s *Server) Start() error {
 		}
 		servers = append(servers, s.udp)
 	} else {
-		for _, c := range conns {
-			s.udpLoop = append(s.udpLoop, s.newUDPLoop(c))
+		for i, c := range conns {
+			l := s.newUDPLoop(c)
+			l.slot = i
+			s.udpLoop = append(s.udpLoop, l)
 		}
 		started <- struct{}{}
 	}
@@ -382,7 +388,7 @@ func (s *Server) handler(tr Transport) dns.Handler {
 		if s.ql != nil {
 			e = &qlEntry{at: start, tr: tr, remote: remote}
 		}
-		out := s.reply(req, tr, remote, (*bp)[:cap(*bp)], s.metrics.shared, e) // PackBuffer uses len, not cap
+		out := s.reply(req, tr, remote, (*bp)[:cap(*bp)], s.metrics.shared, e, sharedSlot) // PackBuffer uses len, not cap
 		if out == nil {
 			return
 		}
@@ -399,7 +405,7 @@ func (s *Server) handler(tr Transport) dns.Handler {
 // reply computes and packs the reply to req. A panic on the way becomes
 // SERVFAIL (logged and counted); every reply is counted. When e is not nil
 // it is filled for the query log and RRL.
-func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []byte, counts *queryCounts, e *qlEntry) (out []byte) {
+func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []byte, counts *queryCounts, e *qlEntry, slot int) (out []byte) {
 	var qtype uint16
 	if len(req.Question) > 0 {
 		qtype = req.Question[0].Qtype
@@ -423,6 +429,11 @@ func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []
 	snap := s.opts.Table.Load()
 	if e == nil {
 		resp = Answer(snap, req, tr, remote)
+		if len(req.Question) > 0 {
+			if z := snap.zoneFor(lowerASCII(req.Question[0].Name)); z != nil && z.qc != nil {
+				z.qc.inc(slot)
+			}
+		}
 	} else {
 		var info answerInfo
 		resp = answer(snap, req, tr, remote, nil, &info)
@@ -434,6 +445,9 @@ func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []
 			name := lowerASCII(req.Question[0].Name)
 			e.qname = []byte(name)
 			e.zone = snap.zoneFor(name)
+			if e.zone != nil && e.zone.qc != nil {
+				e.zone.qc.inc(slot)
+			}
 		}
 	}
 	out, err := Pack(resp, buf)

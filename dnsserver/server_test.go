@@ -50,8 +50,14 @@ func TestServerMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v", key, got[key], v)
 		}
 	}
-	// + latency and size histograms by transport, TCP connections and waits.
-	if len(got) != 7+4+2 {
+	// + latency and size histograms by transport, TCP connections and
+	// waits, queries of each of testTable's four zones.
+	for zone, v := range map[string]float64{"example.org.": 4, "big.test.": 1, "test.": 0, "child.test.": 0} {
+		if key := "healthdns_dns_zone_queries_total zone=" + zone; got[key] != v {
+			t.Errorf("%s = %v, want %v", key, got[key], v)
+		}
+	}
+	if len(got) != 7+4+2+4 {
 		t.Errorf("series: %v", got)
 	}
 	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
@@ -71,7 +77,7 @@ func TestServerPanicIsServfail(t *testing.T) {
 	}
 	// A nil snapshot makes Answer panic.
 	s.opts.Table = &Table{}
-	out := s.reply(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{}, nil, s.metrics.shared, nil)
+	out := s.reply(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{}, nil, s.metrics.shared, nil, sharedSlot)
 	r := new(dns.Msg)
 	if err := r.Unpack(out); err != nil {
 		t.Fatal(err)

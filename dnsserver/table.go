@@ -26,11 +26,30 @@ type Table struct {
 	mu  sync.Mutex // serialises Apply
 	cur atomic.Pointer[Snapshot]
 	gen atomic.Uint64
+	qcs map[string]*zoneQueries // by origin, kept across versions of a zone (under mu)
+}
+
+// zoneQueries counts one zone's queries in per-loop slots, each on a cache
+// line of its own, so that UDP loops on different cores do not contend.
+type zoneQueries struct {
+	slots [8]struct {
+		n atomic.Uint64
+		_ [56]byte
+	}
+}
+
+func (c *zoneQueries) inc(slot int) { c.slots[slot&7].n.Add(1) }
+
+func (c *zoneQueries) sum() (n uint64) {
+	for i := range c.slots {
+		n += c.slots[i].n.Load()
+	}
+	return n
 }
 
 // NewTable returns a table serving no zone.
 func NewTable() *Table {
-	t := &Table{}
+	t := &Table{qcs: map[string]*zoneQueries{}}
 	t.cur.Store(&Snapshot{zones: map[string]*zone{}})
 	return t
 }
@@ -59,6 +78,7 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 		if d.Removed {
 			delete(next.zones, origin)
 			delete(edits, origin)
+			delete(t.qcs, origin)
 			continue
 		}
 		e := edits[origin]
@@ -94,7 +114,12 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 		return fmt.Errorf("dnsserver: apply: %w", errors.Join(errs...))
 	}
 	for origin, e := range edits {
-		next.zones[origin] = e.finish()
+		z := e.finish()
+		if z.qc = t.qcs[origin]; z.qc == nil {
+			z.qc = new(zoneQueries)
+			t.qcs[origin] = z.qc
+		}
+		next.zones[origin] = z
 	}
 	t.cur.Store(next)
 	return nil
@@ -176,6 +201,7 @@ type zone struct {
 	signed int      // RRSIG record sets in the zone
 	nodes  int
 	sets   int
+	qc     *zoneQueries // queries answered from this zone (all its versions)
 }
 
 type shard struct {

@@ -22,6 +22,7 @@ type udpLoop struct {
 	// leave from the address the query was sent to.
 	pktinfo bool
 	ql      *qlShard // nil: no query log
+	slot    int      // this loop's slot in per-zone counters
 	q       fastQuery
 	in      []byte
 	out     []byte
@@ -106,6 +107,9 @@ func (l *udpLoop) serve(pkt []byte, from netip.AddrPort, buf []byte, start time.
 	out, info, ok := appendFast(l.s.opts.Table.Load(), &l.q, pkt, buf[:0])
 	if ok {
 		l.counts.observe(info.qtype, info.rcode, UDP, false)
+		if info.zone != nil {
+			info.zone.qc.inc(l.slot)
+		}
 		if l.ql == nil && l.s.rrl == nil {
 			l.counts.observeReply(UDP, time.Since(start), len(out))
 			return out
@@ -161,5 +165,5 @@ func (l *udpLoop) slow(pkt []byte, from netip.AddrPort, buf []byte, e *qlEntry) 
 		}
 		return out
 	}
-	return l.s.reply(req, UDP, from, buf[:cap(buf)], l.counts, e)
+	return l.s.reply(req, UDP, from, buf[:cap(buf)], l.counts, e, l.slot)
 }
