@@ -90,7 +90,9 @@ func parseRecordSet(rs RecordSet, origin string, check bool) (*Set, error) {
 		return nil, fmt.Errorf("ttl: %d is out of range (0-%d)", *rs.TTL, MaxTTL)
 	}
 	ttl := *rs.TTL
-	s.TTL = &ttl
+	if check {
+		s.TTL = &ttl // the caller's value stays the caller's
+	}
 	if len(rs.Values) == 0 {
 		return nil, fmt.Errorf("values: at least one value is required")
 	}
@@ -108,9 +110,11 @@ func parseRecordSet(rs RecordSet, origin string, check bool) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("values[%d]: %v", i, err)
 		}
-		pv := RdataString(rr)
-		if pv == v {
-			pv = v // keep the caller's string, not a second copy
+		pv := v // stored values are canonical already: keep the caller's string
+		if check || !canonicalAddr(rr, v) {
+			if pv = RdataString(rr); pv == v {
+				pv = v
+			}
 		}
 		dup := seen[pv]
 		if seen == nil {
@@ -125,6 +129,29 @@ func parseRecordSet(rs RecordSet, origin string, check bool) (*Set, error) {
 		s.Values = append(s.Values, pv)
 	}
 	return s, nil
+}
+
+// canonicalAddr reports whether v is the presentation RdataString gives an
+// A or AAAA record rr, without building it.
+func canonicalAddr(rr dns.RR, v string) bool {
+	var ip net.IP
+	switch r := rr.(type) {
+	case *dns.A:
+		ip = r.A
+	case *dns.AAAA:
+		ip = r.AAAA
+	default:
+		return false
+	}
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	if rr.Header().Rrtype == dns.TypeA {
+		a = a.Unmap()
+	}
+	var buf [64]byte
+	return string(a.AppendTo(buf[:0])) == v
 }
 
 func parseValue(name string, ttl uint32, tname string, qtype uint16, v string, check bool) (dns.RR, error) {
