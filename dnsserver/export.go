@@ -25,8 +25,9 @@ func (t *Table) EachRecordSet(origin string, f func(*zones.RecordSet) error) err
 			continue
 		}
 		for _, n := range sh.nodes {
-			for i := range n.sets {
-				ts := &n.sets[i]
+			sets := n.tsets()
+			for i := range sets {
+				ts := &sets[i]
 				if ts.full != nil {
 					rs = ts.full.RecordSet
 				} else {

@@ -224,7 +224,26 @@ type node struct {
 	wildChild bool  // "*." + name exists
 	cut       bool  // NS below the apex: a delegation
 	dirty     bool
+	// compactOnly: every set of the name is a compact RRset (see
+	// rrset.compact), so sets is nil and tsets rebuilds it from rrsets
+	// (48 bytes a name less).
+	compactOnly bool
 }
+
+// tsets returns the node's record sets.
+func (n *node) tsets() []tset {
+	if !n.compactOnly {
+		return n.sets
+	}
+	out := make([]tset, len(n.rrsets))
+	for i := range n.rrsets {
+		out[i] = tset{qtype: n.rrsets[i].qtype}
+	}
+	return out
+}
+
+// empty reports whether the node holds no record set.
+func (n *node) empty() bool { return len(n.sets) == 0 && !n.compactOnly }
 
 // tset is one record set as the Table keeps it: its type, its records, and
 // the whole zones.Set only when routing needs it (a routing policy, a
@@ -466,8 +485,9 @@ func (e *zoneEdit) put(s *zones.Set) error {
 	if !isPlain(s) {
 		ts.full = s
 	}
-	i, found := slices.BinarySearchFunc(n.sets, tsetKey{qt, s.SetIdentifier}, compareTset)
-	sets := slices.Clone(n.sets)
+	cur := n.tsets()
+	i, found := slices.BinarySearchFunc(cur, tsetKey{qt, s.SetIdentifier}, compareTset)
+	sets := slices.Clone(cur)
 	if found {
 		sets[i] = ts
 	} else {
@@ -477,7 +497,7 @@ func (e *zoneEdit) put(s *zones.Set) error {
 			e.z.signed++
 		}
 	}
-	n.sets = sets
+	n.sets, n.compactOnly = sets, false
 	e.markDirty(n)
 	return nil
 }
@@ -492,12 +512,12 @@ func (e *zoneEdit) del(k zones.SetKey) error {
 	if n == nil {
 		return nil
 	}
-	i, found := slices.BinarySearchFunc(n.sets, tsetKey{qt, k.SetID}, compareTset)
+	i, found := slices.BinarySearchFunc(n.tsets(), tsetKey{qt, k.SetID}, compareTset)
 	if !found {
 		return nil
 	}
 	n = e.writable(name)
-	n.sets = slices.Delete(slices.Clone(n.sets), i, i+1)
+	n.sets, n.compactOnly = slices.Delete(slices.Clone(n.tsets()), i, i+1), false
 	e.z.sets--
 	if qt == dns.TypeRRSIG {
 		e.z.signed--
@@ -510,7 +530,7 @@ func (e *zoneEdit) del(k zones.SetKey) error {
 // changed names answer, and returns the new zone.
 func (e *zoneEdit) finish() *zone {
 	for _, n := range e.dirty {
-		if len(n.sets) == 0 {
+		if n.empty() {
 			e.prune(n)
 		}
 	}
@@ -543,7 +563,7 @@ func (e *zoneEdit) finish() *zone {
 // prune removes n and then each ancestor left empty, keeping child counts
 // (and so empty non-terminals) exact.
 func (e *zoneEdit) prune(n *node) {
-	for n != nil && n.name != e.z.origin && len(n.sets) == 0 && n.children == 0 {
+	for n != nil && n.name != e.z.origin && n.empty() && n.children == 0 {
 		if e.z.node(n.name) != n {
 			return
 		}
@@ -574,6 +594,9 @@ func rrsetCount(sets []tset) int {
 
 // derive recomputes the node's answers from its sets.
 func (n *node) derive(origin string, p *packer) {
+	if n.compactOnly {
+		n.sets, n.compactOnly = n.tsets(), false
+	}
 	// Plain sets kept only as prepared octets (compact) get their records
 	// back for the rebuild.
 	own := false
@@ -632,6 +655,15 @@ func (n *node) derive(origin string, p *packer) {
 			rs.n, rs.rrs = uint16(len(rs.rrs)), nil
 			n.sets[j].rrs = nil
 		}
+	}
+	n.compactOnly = len(n.sets) > 0
+	for i := range n.sets {
+		if n.sets[i].rrs != nil || n.sets[i].full != nil {
+			n.compactOnly = false
+		}
+	}
+	if n.compactOnly {
+		n.sets = nil
 	}
 	n.cname = n.get(dns.TypeCNAME)
 	n.dname = n.get(dns.TypeDNAME)

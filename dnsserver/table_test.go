@@ -370,10 +370,21 @@ func TestCompactRRsets(t *testing.T) {
 	if node().get(dns.TypeAAAA) != nil {
 		t.Error("AAAA still there")
 	}
+	if n := node(); !n.compactOnly || n.sets != nil {
+		t.Errorf("a name with one compact RRset keeps its set slice: compactOnly %v, sets %v", n.compactOnly, n.sets)
+	}
 	// A routed set of another type at the name keeps the A compact and answers.
 	w1 := rset(t, "c.example.org. 60 IN AAAA 2001:db8::2", weight("w1", 1, ""))
 	w2 := rset(t, "c.example.org. 60 IN AAAA 2001:db8::3", weight("w2", 1, ""))
 	w1.Values, w2.Values = []string{"2001:db8::2"}, []string{"2001:db8::3"} // as the store keeps them
 	apply(zonesDelta{Origin: "example.org.", Put: []*zones.Set{w1, w2}})
 	check("weighted AAAA beside", "A 192.0.2.1,192.0.2.2", "AAAA 2001:db8::2", "AAAA 2001:db8::3")
+	if n := node(); n.compactOnly || len(n.sets) != 3 {
+		t.Errorf("with routed sets beside: compactOnly %v, %d sets", n.compactOnly, len(n.sets))
+	}
+	// Deleting the compact A leaves the routed sets.
+	apply(zonesDelta{Origin: "example.org.", Del: []zonesKey{{Name: "c.example.org.", Type: "A"}}})
+	if n := node(); n == nil || n.get(dns.TypeA) != nil || len(n.sets) != 2 {
+		t.Errorf("after deleting A: %+v", n)
+	}
 }
