@@ -12,6 +12,15 @@ import (
 // from a zone file and from a query compare equal byte for byte. The trailing
 // dot is optional on input. The error names what is wrong.
 func CanonicalName(name string) (string, error) {
+	if plainCanonical(name) {
+		return name, nil // the common case, without the round trip below
+	}
+	return canonicalSlow(name)
+}
+
+// canonicalSlow is CanonicalName for any name: checked, packed to wire form
+// and back, lower-cased.
+func canonicalSlow(name string) (string, error) {
 	if name == "" {
 		return "", fmt.Errorf("empty name")
 	}
@@ -43,6 +52,31 @@ func CanonicalName(name string) (string, error) {
 		return "", fmt.Errorf("name %q: %v", name, err)
 	}
 	return lowerASCII(out), nil
+}
+
+// plainCanonical reports whether name is already canonical and needs no
+// escapes: lower-case letters, digits, '-', '_' and '*', labels of 1-63
+// octets, a final dot, at most 254 characters (255 octets in wire form).
+func plainCanonical(name string) bool {
+	if len(name) < 2 || len(name) > 254 || name[len(name)-1] != '.' {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			if label == 0 || label > 63 {
+				return false
+			}
+			label = 0
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '*':
+			label++
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // labelWireLen is the length in bytes of a presentation-format label once

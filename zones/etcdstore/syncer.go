@@ -1,6 +1,7 @@
 package etcdstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -485,18 +486,27 @@ func (s *Syncer) loadRaw(ctx context.Context, zid, gen string, rev int64) ([]zon
 // decodeChunk decodes one blob chunk; record sets that do not parse are
 // logged and skipped, as everywhere the syncer reads stored data.
 func (s *Syncer) decodeChunk(key, value []byte, origin string) ([]*zones.Set, error) {
-	var rss []zones.RecordSet
-	if err := json.Unmarshal(value, &rss); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", key, err)
+	// Element by element: decoding the whole array into a []RecordSet
+	// grows it by copying, which was half of all allocation in a 1M sync.
+	dec := json.NewDecoder(bytes.NewReader(value))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return nil, fmt.Errorf("decode %s: not a JSON array of record sets (%v)", key, err)
 	}
-	sets := make([]*zones.Set, 0, len(rss))
-	for _, rs := range rss {
+	var sets []*zones.Set
+	for dec.More() {
+		var rs zones.RecordSet
+		if err := dec.Decode(&rs); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", key, err)
+		}
 		set, err := zones.DecodeRecordSet(rs, origin)
 		if err != nil {
 			s.log.Error("stored record set does not parse; skipped", "zone", origin, "name", rs.Name, "type", rs.Type, "err", err)
 			continue
 		}
 		sets = append(sets, set)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
 	}
 	return sets, nil
 }
