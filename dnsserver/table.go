@@ -598,16 +598,12 @@ func (n *node) derive(origin string, p *packer) {
 		n.sets, n.compactOnly = n.tsets(), false
 	}
 	// Plain sets kept only as prepared octets (compact) get their records
-	// back for the rebuild.
-	own := false
+	// back for the rebuild. n.sets is this edit's own: only put and del mark
+	// a node dirty, and both give it a fresh slice.
 	for i := range n.sets {
 		ts := &n.sets[i]
 		if ts.rrs != nil || ts.full != nil {
 			continue
-		}
-		if !own {
-			n.sets, own = slices.Clone(n.sets), true
-			ts = &n.sets[i]
 		}
 		if old := n.get(ts.qtype); old != nil {
 			ts.rrs = old.records(n.name)
@@ -649,9 +645,6 @@ func (n *node) derive(origin string, p *packer) {
 	for i := range n.rrsets {
 		rs := &n.rrsets[i]
 		if j := n.plainSet(rs.qtype); j >= 0 && rs.compact() {
-			if !own {
-				n.sets, own = slices.Clone(n.sets), true
-			}
 			rs.n, rs.rrs = uint16(len(rs.rrs)), nil
 			n.sets[j].rrs = nil
 		}
