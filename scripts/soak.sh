@@ -37,7 +37,7 @@ $H record upsert perf.test rc A 5 10.9.1.2 --set-identifier s --failover SECONDA
     (( i % 10 == 0 )) && { $H healthcheck routingcontrol "$rc" $([ $((i / 10 % 2)) = 1 ] && echo OFF || echo ON) >/dev/null 2>>"$work/api-errors" || echo "rc $i failed" >>"$work/api-errors"; }
     sleep 1; done ) & pids+=($!)
 metric() { curl -fsS $api/metrics | awk -v m="$1" '$1==m{print $2}'; }
-( while :; do printf '%s rss_kb=%s goroutines=%s heap_bytes=%s\n' "$(date -u +%T)" "$(awk '/VmRSS/{print $2}' /proc/$srv/status)" "$(metric healthdns_runtime_goroutines)" "$(metric healthdns_runtime_heap_bytes)"; sleep 30; done ) >"$work/samples" & pids+=($!)
+( while :; do printf '%s rss_kb=%s anon_kb=%s file_kb=%s goroutines=%s heap_bytes=%s\n' "$(date -u +%T)" "$(awk '/VmRSS/{print $2}' /proc/$srv/status)" "$(awk '/RssAnon/{print $2}' /proc/$srv/status)" "$(awk '/RssFile/{print $2}' /proc/$srv/status)" "$(metric healthdns_runtime_goroutines)" "$(metric healthdns_runtime_heap_bytes)"; sleep 30; done ) >"$work/samples" & pids+=($!)
 bin/dnsload qps --server $dns --queries "$work/q.txt" --rate "$rate" --duration "${dur}s" --json --quiet >"$work/load.json" &
 load=$!
 ( while kill -0 $load 2>/dev/null; do sleep 30; kill -0 $load 2>/dev/null || break; kill "${pids[1]}" 2>/dev/null; sleep 5
