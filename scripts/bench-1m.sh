@@ -7,10 +7,13 @@
 # (VmHWM) and its RSS once settled, then NSD's peak RSS for the same zone file for comparison.
 # Needs: etcd (etcd-server), dig (bind9-dnsutils), nsd (optional).
 # usage: scripts/bench-1m.sh [NHOSTS]   env: PORT (default 15400), KEEP=1 keeps the temp dir,
-#   MEMORY_LIMIT (the node's --memory-limit), PROFILE=FILE saves the node's heap profile there
+#   MEMORY_LIMIT (the node's --memory-limit, default 400MiB: the sizing docs/operations.md gives
+#   for a 1M-name DNS node; MEMORY_LIMIT=auto for the product default), PROFILE=FILE saves the
+#   node's heap profile there
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${1:-${NHOSTS:-1000000}}
+MEMORY_LIMIT=${MEMORY_LIMIT-400MiB}
 port=${PORT:-15400}
 bin=$here/bin/healthdns
 (cd "$here" && go build -o bin/ ./cmd/healthdns)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/healthdns/healthdns/zones"
@@ -65,7 +66,15 @@ func (m *Mirror) SaveCache(path string) error {
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 1<<20)
+	var scratch []byte
 	enc := func(v any) error {
+		if rs, ok := v.(*zones.RecordSet); ok {
+			if b, ok := appendPlainJSON(scratch[:0], rs); ok {
+				scratch = b
+				_, err := w.Write(b)
+				return err
+			}
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
@@ -177,4 +186,48 @@ func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
 	m.synced, m.fromCache = true, true
 	m.cond.Broadcast()
 	return cf.Revision, deltas, nil
+}
+
+// appendPlainJSON appends rs as encoding/json would write it, for the
+// common record set of a large zone (name, type, TTL, values, no routing)
+// whose strings need no escaping; false for anything else. Writing the local
+// copy of a million of them this way takes a fraction of json.Marshal's time.
+func appendPlainJSON(b []byte, rs *zones.RecordSet) ([]byte, bool) {
+	if rs.TTL == nil || rs.SetIdentifier != "" || rs.Weight != nil || rs.Failover != "" || rs.MultiValueAnswer != nil ||
+		rs.CidrRouting != nil || rs.Region != "" || rs.GeoLocation != nil || rs.HealthCheckID != "" ||
+		rs.AliasTarget != nil || rs.HealthCheck != nil || len(rs.Values) == 0 {
+		return b, false
+	}
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
+		}
+		return true
+	}
+	if !plain(rs.Name) || !plain(rs.Type) {
+		return b, false
+	}
+	for _, v := range rs.Values {
+		if !plain(v) {
+			return b, false
+		}
+	}
+	b = append(b, `{"name":"`...)
+	b = append(b, rs.Name...)
+	b = append(b, `","type":"`...)
+	b = append(b, rs.Type...)
+	b = append(b, `","ttl":`...)
+	b = strconv.AppendInt(b, *rs.TTL, 10)
+	b = append(b, `,"values":[`...)
+	for i, v := range rs.Values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, v...)
+		b = append(b, '"')
+	}
+	return append(b, "]}"...), true
 }

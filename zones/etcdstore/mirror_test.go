@@ -100,3 +100,28 @@ func TestSaveCacheFormat(t *testing.T) {
 		t.Errorf("sets per zone %v", sets)
 	}
 }
+
+// TestAppendPlainJSON: the fast writer gives what encoding/json gives, and
+// declines what it cannot write.
+func TestAppendPlainJSON(t *testing.T) {
+	ttl, w := int64(300), int64(5)
+	for _, rs := range []zones.RecordSet{
+		{Name: "host1.perf.test.", Type: "A", TTL: &ttl, Values: []string{"10.0.0.1"}},
+		{Name: "a.test.", Type: "AAAA", TTL: &ttl, Values: []string{"2001:db8::1", "2001:db8::2"}},
+		{Name: "t.test.", Type: "TXT", TTL: &ttl, Values: []string{`"quoted"`}},
+		{Name: "w.test.", Type: "A", TTL: &ttl, Values: []string{"10.0.0.1"}, SetIdentifier: "x", Weight: &w},
+		{Name: "m.test.", Type: "MX", TTL: &ttl, Values: []string{"10 <mail>.test."}},
+	} {
+		want, err := json.Marshal(&rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendPlainJSON(nil, &rs)
+		if ok && string(got) != string(want) {
+			t.Errorf("%s %s:\n got %s\nwant %s", rs.Name, rs.Type, got, want)
+		}
+		if plain := rs.SetIdentifier == "" && rs.Type != "TXT" && rs.Type != "MX"; ok != plain {
+			t.Errorf("%s %s: fast path %v", rs.Name, rs.Type, ok)
+		}
+	}
+}
