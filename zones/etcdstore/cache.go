@@ -162,14 +162,7 @@ func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
 		z := newZoneData()
 		z.meta, z.head, z.headRev = cz.Meta, cz.Head, cz.HeadRev
 		s.o.Mirror.startBuild(z, len(cz.Sets))
-		for _, rs := range cz.Sets {
-			set, err := zones.DecodeRecordSet(rs, cz.Meta.Name)
-			if err != nil {
-				s.log.Error("record set of the local copy does not parse; skipped", "zone", cz.Meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
-				continue
-			}
-			z.put(set)
-		}
+		s.putDecoded(z, cz.Sets, "local copy:")
 		cz.Sets = nil
 		built[cz.Meta.ID] = z
 		byName[cz.Meta.Name] = cz.Meta.ID

@@ -385,6 +385,20 @@ func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
 	}
 }
 
+// putDecoded decodes record sets read as they are stored (from etcd, or
+// the local copy: what names where they came from in the log) into z;
+// those that do not parse are logged and skipped.
+func (s *Syncer) putDecoded(z *zoneData, rss []zones.RecordSet, what string) {
+	for _, rs := range rss {
+		set, err := zones.DecodeRecordSet(rs, z.meta.Name)
+		if err != nil {
+			s.log.Error(what+" record set does not parse; skipped", "zone", z.meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
+			continue
+		}
+		z.put(set)
+	}
+}
+
 // putAll adds decoded record sets to z.
 func putAll(z *zoneData, sets []*zones.Set) {
 	for _, set := range sets {
@@ -631,14 +645,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			if rss, ok := replaced[i]; ok {
 				z.reset(len(rss))
 				m.startBuild(z, len(rss))
-				for _, rs := range rss {
-					set, err := zones.DecodeRecordSet(rs, z.meta.Name)
-					if err != nil {
-						s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
-						continue
-					}
-					z.put(set)
-				}
+				s.putDecoded(z, rss, "stored")
 				d.Reset = true
 			}
 			put, del := s.applyOps(z, e.Ops)
