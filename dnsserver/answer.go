@@ -51,6 +51,7 @@ type answerInfo struct {
 	ecs     bool // the query carried a valid ECS option
 	scope   int
 	setID   string // the first set a routing policy chose
+	zone    *zone  // the hosted zone of the query name; nil: none (REFUSED)
 }
 
 // answer is Answer, recording routing decisions in trace and info when they
@@ -149,7 +150,7 @@ func answer(snap *Snapshot, req *dns.Msg, tr Transport, remote netip.AddrPort, t
 	qname := lowerASCII(q.Name)
 	b.run(qname)
 	if info != nil {
-		*info = answerInfo{client: b.client, fromECS: b.fromECS, ecs: ecs != nil, scope: b.scope, setID: b.setID}
+		*info = answerInfo{client: b.client, fromECS: b.fromECS, ecs: ecs != nil, scope: b.scope, setID: b.setID, zone: b.zone}
 	}
 	if ecs != nil {
 		// RFC 7871 7.2.1: echo FAMILY, SOURCE PREFIX-LENGTH and ADDRESS;
@@ -253,6 +254,7 @@ type answerBuilder struct {
 	chain        int
 	referral     bool
 	setID        string  // the first set a routing policy chose
+	zone         *zone   // the zone of the query name (its first step's)
 	ents         []entry // in the order added; fill orders them by section
 }
 
@@ -296,6 +298,9 @@ func (b *answerBuilder) step(name string) string {
 			b.rcode = dns.RcodeRefused
 		}
 		return ""
+	}
+	if b.zone == nil {
+		b.zone = z
 	}
 	// RFC 4035 3.1.4.1: DS at a zone cut comes from the parent side, also
 	// when the child zone is hosted here.

@@ -1,8 +1,6 @@
 package dnsserver
 
 import (
-	"slices"
-
 	"github.com/healthdns/healthdns/zones"
 )
 
@@ -54,23 +52,6 @@ func (t *Table) EachRecordSet(origin string, f func(*zones.RecordSet) error) err
 		}
 	}
 	return nil
-}
-
-// RecordSets returns the record sets of the zone origin (EachRecordSet);
-// nil when no zone has that origin.
-func (t *Table) RecordSets(origin string) []zones.RecordSet {
-	var out []zones.RecordSet
-	t.EachRecordSet(origin, func(rs *zones.RecordSet) error {
-		c := *rs
-		c.Values = slices.Clone(rs.Values)
-		if rs.TTL != nil {
-			ttl := *rs.TTL
-			c.TTL = &ttl
-		}
-		out = append(out, c)
-		return nil
-	})
-	return out
 }
 
 // RecordSetCount returns the number of record sets of the zone origin.

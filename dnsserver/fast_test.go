@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -331,6 +332,47 @@ func TestNegativeAfterSOAChange(t *testing.T) {
 		r := new(dns.Msg)
 		if err := r.Unpack(want); err != nil || len(r.Ns) != 1 || r.Ns[0].(*dns.SOA).Serial != 2 || r.Ns[0].Header().Ttl != 60 {
 			t.Errorf("%s: %v %v", name, r, err)
+		}
+	}
+}
+
+// TestFastPathAllocatesNothing: the answers the fast path prepares, and the
+// UDP loop around it (metrics, latency), allocate nothing per query.
+func TestFastPathAllocatesNothing(t *testing.T) {
+	tb := testTable(t)
+	h := newTestHealth()
+	h.set(false, "hc-down")
+	tb.SetHealth(h)
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "example.org.", Put: []*zones.Set{
+		rset(t, "w.example.org. 60 IN A 192.0.2.1", weight("a", 3, "hc-down")),
+		rset(t, "w.example.org. 60 IN A 192.0.2.2", weight("b", 1, "hc-up")),
+		rset(t, "f.example.org. 60 IN A 192.0.2.4", failover("p", zones.FailoverPrimary, "hc-down")),
+		rset(t, "f.example.org. 60 IN A 192.0.2.5", failover("s", zones.FailoverSecondary, "hc-up")),
+		rset(t, "m.example.org. 60 IN A 192.0.2.6", multivalue("m1", "hc-down")),
+		rset(t, "m.example.org. 60 IN A 192.0.2.7", multivalue("m2", "")),
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Addr: "127.0.0.1:0", Table: tb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.newUDPLoop(nil)
+	from := netip.MustParseAddrPort("192.0.2.1:5353")
+	buf := make([]byte, 0, udpReadSize)
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"mail.example.org.", dns.TypeA}, {"nothing.example.org.", dns.TypeA}, {"mail.example.org.", dns.TypeTXT},
+		{"w.example.org.", dns.TypeA}, {"f.example.org.", dns.TypeA}, {"m.example.org.", dns.TypeA}} {
+		pkt := fastVariant{bufsize: 1232}.pack(t, 1, q.name, q.qtype)
+		var fq fastQuery
+		if _, _, ok := appendFast(tb.Load(), &fq, pkt, buf[:0]); !ok {
+			t.Fatalf("%s %d: not on the fast path", q.name, q.qtype)
+		}
+		now := time.Now()
+		if n := testing.AllocsPerRun(200, func() { l.serve(pkt, from, buf, now) }); n != 0 {
+			t.Errorf("%s %s: %v allocations per query", q.name, dns.TypeToString[q.qtype], n)
 		}
 	}
 }

@@ -297,10 +297,6 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 // observe counts a reply in the shared shard.
-func (m *metrics) observe(qtype uint16, rcode int, tr Transport, truncated bool) {
-	m.shared.observe(qtype, rcode, tr, truncated)
-}
-
 func (c *queryCounts) observe(qtype uint16, rcode int, tr Transport, truncated bool) {
 	c.n[(qtypeSlot(qtype)*numRcodes+rcodeSlot(rcode))*2+int(tr&1)].Add(1)
 	if truncated {

@@ -222,8 +222,15 @@ func TestRRL(t *testing.T) {
 	}
 	full, truncated := 0, 0
 	buf := make([]byte, 4096)
-	flooder.SetReadDeadline(time.Now().Add(2 * time.Second))
+	// Read until the replies stop for 300 ms (all 200 were sent at once),
+	// or 2 s in all.
+	end := time.Now().Add(2 * time.Second)
 	for {
+		d := time.Now().Add(300 * time.Millisecond)
+		if d.After(end) {
+			d = end
+		}
+		flooder.SetReadDeadline(d)
 		n, err := flooder.Read(buf)
 		if err != nil {
 			break

@@ -115,7 +115,7 @@ func (q *QueryLog) run() {
 	defer close(q.done)
 	t := time.NewTicker(q.interval)
 	defer t.Stop()
-	var spare []byte
+	spare := make([]byte, 0, 64<<10)
 	for {
 		select {
 		case <-q.stop:
@@ -148,7 +148,7 @@ func (q *QueryLog) flush(spare *[]byte) {
 			q.log.Warn("query log write", "err", err)
 		}
 		if cap(full) > 4*q.maxBuf {
-			full = nil // do not keep a buffer grown by one burst
+			full = make([]byte, 0, 64<<10) // do not keep a buffer grown by one burst
 		}
 		*spare = full[:0]
 	}

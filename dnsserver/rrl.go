@@ -13,7 +13,7 @@ import (
 // reflection attacks: a spoofed flood aims many identical replies at one
 // victim, so replies over UDP are counted per client network (/24 for IPv4,
 // /56 for IPv6) and per response class — the query name and type for
-// answers, the zone for NXDOMAIN and NODATA (so that random names do not
+// answers and NODATA, the zone for NXDOMAIN (so that random names do not
 // each get a fresh budget), the response code for errors. Each class has a
 // token bucket of Rate replies per second (a burst of one second's worth);
 // past it, replies are dropped, except every Slip-th, which goes out as an
@@ -51,8 +51,15 @@ type rrl struct {
 	rate, burst float64
 	slip        uint32
 	v4, v6      int
-	locks       [64]sync.Mutex
+	locks       [64]paddedMutex
 	slots       []rrlSlot
+}
+
+// paddedMutex keeps each lock on a cache line of its own: every UDP loop
+// takes one per reply.
+type paddedMutex struct {
+	sync.Mutex
+	_ [56]byte
 }
 
 type rrlSlot struct {

@@ -392,12 +392,12 @@ func (s *Server) handler(tr Transport) dns.Handler {
 		if out == nil {
 			return
 		}
-		if _, err := w.Write(out); err != nil {
-			s.log.Debug("dns write", "err", err, "transport", tr.String())
-		}
 		s.metrics.shared.observeReply(tr, time.Since(start), len(out))
 		if e != nil {
-			s.ql.logTo(s.tcpQL, e)
+			s.ql.logTo(s.tcpQL, e) // before the write: the client may close the log's server right after
+		}
+		if _, err := w.Write(out); err != nil {
+			s.log.Debug("dns write", "err", err, "transport", tr.String())
 		}
 	})
 }
@@ -426,28 +426,18 @@ func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []
 			}
 		}
 	}()
-	snap := s.opts.Table.Load()
-	if e == nil {
-		resp = Answer(snap, req, tr, remote)
-		if len(req.Question) > 0 {
-			if z := snap.zoneFor(lowerASCII(req.Question[0].Name)); z != nil && z.qc != nil {
-				z.qc.inc(slot)
-			}
-		}
-	} else {
-		var info answerInfo
-		resp = answer(snap, req, tr, remote, nil, &info)
-		e.setID = info.setID
+	var info answerInfo
+	resp = answer(s.opts.Table.Load(), req, tr, remote, nil, &info)
+	if info.zone != nil {
+		info.zone.qc.inc(slot) // Apply gives every published zone its counter
+	}
+	if e != nil {
+		e.zone, e.setID = info.zone, info.setID
 		if info.fromECS {
 			e.ecs = info.client
 		}
 		if len(req.Question) > 0 {
-			name := lowerASCII(req.Question[0].Name)
-			e.qname = []byte(name)
-			e.zone = snap.zoneFor(name)
-			if e.zone != nil && e.zone.qc != nil {
-				e.zone.qc.inc(slot)
-			}
+			e.qname = []byte(lowerASCII(req.Question[0].Name))
 		}
 	}
 	out, err := Pack(resp, buf)

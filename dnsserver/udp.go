@@ -159,6 +159,9 @@ func (l *udpLoop) slow(pkt []byte, from netip.AddrPort, buf []byte, e *qlEntry) 
 		req.SetRcodeFormatError(req)
 		req.Zero = false
 		req.Ns, req.Answer, req.Extra = nil, nil, nil
+		if e != nil {
+			e.rcode = dns.RcodeFormatError
+		}
 		out, err := req.PackBuffer(buf[:cap(buf)]) // PackBuffer uses len, not cap
 		if err != nil {
 			return nil

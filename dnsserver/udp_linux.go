@@ -111,7 +111,6 @@ const sockaddrLen = unix.SizeofSockaddrInet6
 // batch is the state of a udpLoop reading and writing with recvmmsg and
 // sendmmsg: the headers point into buffers allocated once.
 type batch struct {
-	rc      syscall.RawConn
 	recv    [batchSize]mmsghdr
 	riov    [batchSize]unix.Iovec
 	names   [batchSize][sockaddrLen]byte
@@ -129,7 +128,7 @@ type batch struct {
 }
 
 func newBatch(c syscall.RawConn, pktinfo bool) *batch {
-	b := &batch{rc: c}
+	b := &batch{}
 	for i := range batchSize {
 		b.in[i] = make([]byte, udpReadSize)
 		b.out[i] = make([]byte, 0, udpReadSize)

@@ -174,18 +174,10 @@ func healthCheckConfigModel(x xmlHealthCheckConfig) (zones.HealthCheckConfig, er
 		FailureThreshold:         x.FailureThreshold,
 		ChildHealthChecks:        x.ChildHealthChecks,
 	}
-	if x.Inverted != nil {
-		c.Inverted = *x.Inverted
-	}
-	if x.Disabled != nil {
-		c.Disabled = *x.Disabled
-	}
-	if x.EnableSNI != nil {
-		c.EnableSNI = *x.EnableSNI
-	}
-	if x.HealthThreshold != nil {
-		c.HealthThreshold = *x.HealthThreshold
-	}
+	setIf(&c.Inverted, x.Inverted)
+	setIf(&c.Disabled, x.Disabled)
+	setIf(&c.EnableSNI, x.EnableSNI)
+	setIf(&c.HealthThreshold, x.HealthThreshold)
 	return c, nil
 }
 
@@ -241,11 +233,7 @@ func (h *Handler) createHealthCheck(c *call) error {
 }
 
 func (h *Handler) getHealthCheck(c *call) error {
-	hcs, err := h.healthChecks()
-	if err != nil {
-		return err
-	}
-	id, err := healthCheckID(c.params[0])
+	hcs, id, err := h.healthCheckTarget(c)
 	if err != nil {
 		return err
 	}
@@ -292,17 +280,15 @@ func (h *Handler) getHealthCheckCount(c *call) error {
 		return err
 	}
 	var n int64
-	marker := ""
-	for {
+	if err := eachPage(func(marker string) (string, bool, error) {
 		page, err := hcs.ListHealthChecks(c.ctx(), marker, healthcheck.MaxPageSize)
 		if err != nil {
-			return err
+			return "", false, err
 		}
 		n += int64(len(page.HealthChecks))
-		if !page.IsTruncated || page.NextMarker == "" || page.NextMarker == marker {
-			break
-		}
-		marker = page.NextMarker
+		return page.NextMarker, page.IsTruncated, nil
+	}); err != nil {
+		return err
 	}
 	return h.ok(c, getHealthCheckCountResponse{HealthCheckCount: n})
 }
@@ -376,33 +362,16 @@ func mergeUpdate(c zones.HealthCheckConfig, in updateHealthCheckRequest) zones.H
 	for _, e := range in.ResetElements {
 		resettable[e](&c)
 	}
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&c.IPAddress, in.IPAddress)
-	set(&c.ResourcePath, in.ResourcePath)
-	set(&c.FullyQualifiedDomainName, in.FullyQualifiedDomainName)
-	set(&c.SearchString, in.SearchString)
-	if in.Port != nil {
-		c.Port = *in.Port
-	}
-	if in.FailureThreshold != nil {
-		c.FailureThreshold = *in.FailureThreshold
-	}
-	if in.HealthThreshold != nil {
-		c.HealthThreshold = *in.HealthThreshold
-	}
-	if in.Inverted != nil {
-		c.Inverted = *in.Inverted
-	}
-	if in.Disabled != nil {
-		c.Disabled = *in.Disabled
-	}
-	if in.EnableSNI != nil {
-		c.EnableSNI = *in.EnableSNI
-	}
+	setIf(&c.IPAddress, in.IPAddress)
+	setIf(&c.ResourcePath, in.ResourcePath)
+	setIf(&c.FullyQualifiedDomainName, in.FullyQualifiedDomainName)
+	setIf(&c.SearchString, in.SearchString)
+	setIf(&c.Port, in.Port)
+	setIf(&c.FailureThreshold, in.FailureThreshold)
+	setIf(&c.HealthThreshold, in.HealthThreshold)
+	setIf(&c.Inverted, in.Inverted)
+	setIf(&c.Disabled, in.Disabled)
+	setIf(&c.EnableSNI, in.EnableSNI)
 	if in.ChildHealthChecks != nil {
 		c.ChildHealthChecks = in.ChildHealthChecks.IDs
 	}
@@ -410,11 +379,7 @@ func mergeUpdate(c zones.HealthCheckConfig, in updateHealthCheckRequest) zones.H
 }
 
 func (h *Handler) deleteHealthCheck(c *call) error {
-	hcs, err := h.healthChecks()
-	if err != nil {
-		return err
-	}
-	id, err := healthCheckID(c.params[0])
+	hcs, id, err := h.healthCheckTarget(c)
 	if err != nil {
 		return err
 	}
@@ -440,11 +405,7 @@ func (h *Handler) getHealthCheckLastFailureReason(c *call) error {
 }
 
 func (h *Handler) observations(c *call, root string, keep func(status string) bool) error {
-	hcs, err := h.healthChecks()
-	if err != nil {
-		return err
-	}
-	id, err := healthCheckID(c.params[0])
+	hcs, id, err := h.healthCheckTarget(c)
 	if err != nil {
 		return err
 	}
@@ -465,4 +426,38 @@ func (h *Handler) observations(c *call, root string, keep func(status string) bo
 		out.HealthCheckObservations = append(out.HealthCheckObservations, x)
 	}
 	return h.ok(c, out)
+}
+
+// healthCheckTarget returns the health-check service and the id in the
+// request's path.
+func (h *Handler) healthCheckTarget(c *call) (HealthChecks, string, error) {
+	hcs, err := h.healthChecks()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := healthCheckID(c.params[0])
+	return hcs, id, err
+}
+
+// setIf copies *src to *dst when src is set: an optional XML element.
+func setIf[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// eachPage calls list from marker "" on until a page ends the listing: not
+// truncated, or no new marker.
+func eachPage(list func(marker string) (next string, truncated bool, err error)) error {
+	marker := ""
+	for {
+		next, more, err := list(marker)
+		if err != nil {
+			return err
+		}
+		if !more || next == "" || next == marker {
+			return nil
+		}
+		marker = next
+	}
 }

@@ -173,18 +173,15 @@ func (h *Handler) listHostedZones(c *call) error {
 // reversed), a page at a time.
 func (h *Handler) allZones(ctx context.Context) ([]zones.Zone, error) {
 	var all []zones.Zone
-	marker := ""
-	for {
+	err := eachPage(func(marker string) (string, bool, error) {
 		page, err := h.store.ListZones(ctx, marker, maxZonesPerPage)
 		if err != nil {
-			return nil, err
+			return "", false, err
 		}
 		all = append(all, page.Zones...)
-		if !page.IsTruncated || page.NextMarker == "" || page.NextMarker == marker {
-			return all, nil
-		}
-		marker = page.NextMarker
-	}
+		return page.NextMarker, page.IsTruncated, nil
+	})
+	return all, err
 }
 
 func (h *Handler) listHostedZonesByName(c *call) error {

@@ -151,10 +151,11 @@ func (z *zoneData) allSets() []*zones.Set {
 	return out
 }
 
-func (z *zoneData) zone() zones.Zone {
+// zone describes z with count record sets (Mirror.setCount).
+func (z *zoneData) zone(count int) zones.Zone {
 	m := z.meta
 	return zones.Zone{ID: m.ID, Name: m.Name, Comment: m.Comment, CallerReference: m.CallerReference,
-		RecordSetCount: z.count, NameServers: append([]string(nil), m.NameServers...), Tags: m.Tags, CreatedAt: m.CreatedAt}
+		RecordSetCount: count, NameServers: append([]string(nil), m.NameServers...), Tags: m.Tags, CreatedAt: m.CreatedAt}
 }
 
 // NewLeanMirror returns an empty Mirror that keeps no record sets once a
@@ -260,7 +261,7 @@ func (m *Mirror) zoneList() []zones.Zone {
 	out := make([]zones.Zone, 0, len(m.zones))
 	for _, z := range m.zones {
 		if z.meta.ID != "" {
-			out = append(out, z.zone())
+			out = append(out, z.zone(m.setCount(z)))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return zones.ListKey(out[i].Name) < zones.ListKey(out[j].Name) })

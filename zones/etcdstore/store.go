@@ -167,7 +167,7 @@ func (s *Store) changesLease(ctx context.Context) (clientv3.LeaseID, error) {
 // GetZone returns a zone by id.
 func (s *Store) GetZone(ctx context.Context, id string) (zones.Zone, error) {
 	var z zones.Zone
-	if !s.readFresh(ctx, id, func(zd *zoneData) { z = zd.zone() }) {
+	if !s.readFresh(ctx, id, func(zd *zoneData) { z = zd.zone(s.m.setCount(zd)) }) {
 		return z, noZone(id)
 	}
 	return z, nil

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -385,17 +386,25 @@ func (s *Syncer) emit(rev int64, deltas []zones.ZoneDelta) {
 	}
 }
 
+// decodeOne decodes a record set as stored; one that does not parse is
+// logged (what says where it came from) and skipped.
+func (s *Syncer) decodeOne(rs zones.RecordSet, origin, what string) (*zones.Set, bool) {
+	set, err := zones.DecodeRecordSet(rs, origin)
+	if err != nil {
+		s.log.Error(what+" record set does not parse; skipped", "zone", origin, "name", rs.Name, "type", rs.Type, "err", err)
+		return nil, false
+	}
+	return set, true
+}
+
 // putDecoded decodes record sets read as they are stored (from etcd, or
 // the local copy: what names where they came from in the log) into z;
 // those that do not parse are logged and skipped.
 func (s *Syncer) putDecoded(z *zoneData, rss []zones.RecordSet, what string) {
 	for _, rs := range rss {
-		set, err := zones.DecodeRecordSet(rs, z.meta.Name)
-		if err != nil {
-			s.log.Error(what+" record set does not parse; skipped", "zone", z.meta.Name, "name", rs.Name, "type", rs.Type, "err", err)
-			continue
+		if set, ok := s.decodeOne(rs, z.meta.Name, what); ok {
+			z.put(set)
 		}
-		z.put(set)
 	}
 }
 
@@ -415,9 +424,8 @@ func (s *Syncer) applyOps(z *zoneData, ops []logOp) (put []*zones.Set, del []zon
 			del = append(del, k)
 			continue
 		}
-		set, err := zones.DecodeRecordSet(op.Set, z.meta.Name)
-		if err != nil {
-			s.log.Error("stored record set does not parse; skipped", "zone", z.meta.Name, "name", op.Set.Name, "type", op.Set.Type, "err", err)
+		set, ok := s.decodeOne(op.Set, z.meta.Name, "stored")
+		if !ok {
 			continue
 		}
 		z.put(set)
@@ -426,27 +434,41 @@ func (s *Syncer) applyOps(z *zoneData, ops []logOp) (put []*zones.Set, del []zon
 	return put, del
 }
 
+// eachBlobPage reads the chunks of a blob generation at revision rev, up
+// to limit a request, and hands each page to f.
+func (s *Syncer) eachBlobPage(ctx context.Context, zid, gen string, rev, limit int64, f func(kvs []*mvccpb.KeyValue) error) error {
+	prefix := blobGenPrefix(zid, gen)
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key := prefix
+	for {
+		c, cancel := context.WithTimeout(ctx, 30*time.Second)
+		resp, err := s.o.Client.Get(c, key, clientv3.WithRange(end), clientv3.WithLimit(limit), clientv3.WithRev(rev))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("read blobs %s: %w", prefix, err)
+		}
+		if err := f(resp.Kvs); err != nil {
+			return err
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
 // loadSets reads the chunks of a blob generation at revision rev and
 // decodes them, up to GOMAXPROCS chunks at once (JSON and record parsing
 // are most of a large zone's sync time), handing each chunk's record sets
 // to put in key order. Only one page of chunks is held at a time.
 func (s *Syncer) loadSets(ctx context.Context, zid, origin, gen string, rev int64, put func([]*zones.Set)) error {
-	prefix := blobGenPrefix(zid, gen)
-	end := clientv3.GetPrefixRangeEnd(prefix)
-	key := prefix
 	procs := runtime.GOMAXPROCS(0)
-	for {
-		c, cancel := context.WithTimeout(ctx, 30*time.Second)
-		resp, err := s.o.Client.Get(c, key, clientv3.WithRange(end), clientv3.WithLimit(int64(max(4, procs))), clientv3.WithRev(rev))
-		cancel()
-		if err != nil {
-			return fmt.Errorf("read blobs %s: %w", prefix, err)
-		}
-		out := make([][]*zones.Set, len(resp.Kvs))
-		errs := make([]error, len(resp.Kvs))
+	return s.eachBlobPage(ctx, zid, gen, rev, int64(max(4, procs)), func(kvs []*mvccpb.KeyValue) error {
+		out := make([][]*zones.Set, len(kvs))
+		errs := make([]error, len(kvs))
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, procs)
-		for i, kv := range resp.Kvs {
+		for i, kv := range kvs {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
@@ -462,67 +484,56 @@ func (s *Syncer) loadSets(ctx context.Context, zid, origin, gen string, rev int6
 			put(out[i])
 			out[i] = nil
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return nil
-		}
-		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
-	}
+		return nil
+	})
 }
 
 // loadRaw reads the record sets of a blob generation at revision rev,
-// undecoded.
+// undecoded (the zone's origin may not be known yet).
 func (s *Syncer) loadRaw(ctx context.Context, zid, gen string, rev int64) ([]zones.RecordSet, error) {
-	prefix := blobGenPrefix(zid, gen)
-	end := clientv3.GetPrefixRangeEnd(prefix)
-	key := prefix
 	var out []zones.RecordSet
-	for {
-		c, cancel := context.WithTimeout(ctx, 30*time.Second)
-		resp, err := s.o.Client.Get(c, key, clientv3.WithRange(end), clientv3.WithLimit(4), clientv3.WithRev(rev))
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("read blobs %s: %w", prefix, err)
-		}
-		for _, kv := range resp.Kvs {
-			var rss []zones.RecordSet
-			if err := json.Unmarshal(kv.Value, &rss); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+	err := s.eachBlobPage(ctx, zid, gen, rev, 4, func(kvs []*mvccpb.KeyValue) error {
+		for _, kv := range kvs {
+			if err := eachStored(kv.Key, kv.Value, func(rs zones.RecordSet) { out = append(out, rs) }); err != nil {
+				return err
 			}
-			out = append(out, rss...)
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return out, nil
-		}
-		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		return nil
+	})
+	return out, err
+}
+
+// eachStored calls f with each record set of a blob chunk, decoding one
+// element at a time: decoding the whole array into a []RecordSet grows it by
+// copying, which was half of all allocation in a 1M-name sync.
+func eachStored(key, value []byte, f func(zones.RecordSet)) error {
+	dec := json.NewDecoder(bytes.NewReader(value))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return fmt.Errorf("decode %s: not a JSON array of record sets (%v)", key, err)
 	}
+	for dec.More() {
+		var rs zones.RecordSet
+		if err := dec.Decode(&rs); err != nil {
+			return fmt.Errorf("decode %s: %w", key, err)
+		}
+		f(rs)
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("decode %s: %w", key, err)
+	}
+	return nil
 }
 
 // decodeChunk decodes one blob chunk; record sets that do not parse are
 // logged and skipped, as everywhere the syncer reads stored data.
 func (s *Syncer) decodeChunk(key, value []byte, origin string) ([]*zones.Set, error) {
-	// Element by element: decoding the whole array into a []RecordSet
-	// grows it by copying, which was half of all allocation in a 1M sync.
-	dec := json.NewDecoder(bytes.NewReader(value))
-	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-		return nil, fmt.Errorf("decode %s: not a JSON array of record sets (%v)", key, err)
-	}
 	var sets []*zones.Set
-	for dec.More() {
-		var rs zones.RecordSet
-		if err := dec.Decode(&rs); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", key, err)
+	err := eachStored(key, value, func(rs zones.RecordSet) {
+		if set, ok := s.decodeOne(rs, origin, "stored"); ok {
+			sets = append(sets, set)
 		}
-		set, err := zones.DecodeRecordSet(rs, origin)
-		if err != nil {
-			s.log.Error("stored record set does not parse; skipped", "zone", origin, "name", rs.Name, "type", rs.Type, "err", err)
-			continue
-		}
-		sets = append(sets, set)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return sets, nil
+	})
+	return sets, err
 }
 
 // watch applies events after rev until the watch fails or ctx ends.
@@ -620,7 +631,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			z.meta = meta
 			m.byName[meta.Name] = zid
 			if isNew {
-				deltas = append(deltas, zones.ZoneDelta{ZoneID: zid, Origin: meta.Name, Reset: true, Put: z.allSets()})
+				deltas = append(deltas, z.resetDelta(zid))
 				m.built(z)
 			}
 		case strings.HasPrefix(k, headPrefix):
@@ -642,15 +653,20 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
 			z := m.zone(zid)
 			d := zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name}
-			if rss, ok := replaced[i]; ok {
+			_, reset := replaced[i]
+			if reset {
+				rss := replaced[i]
 				z.reset(len(rss))
-				m.startBuild(z, len(rss))
+				if z.meta.ID != "" {
+					// Without its metadata (it comes later in this batch)
+					// the zone keeps an index, handed over when it does.
+					m.startBuild(z, len(rss))
+				}
 				s.putDecoded(z, rss, "stored")
-				d.Reset = true
 			}
 			put, del := s.applyOps(z, e.Ops)
-			if d.Reset {
-				d.Put, d.Build = z.allSets(), z.build
+			if reset {
+				d = z.resetDelta(zid)
 				if z.meta.ID != "" {
 					m.built(z)
 				}
