@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -161,28 +162,35 @@ func TestRunCounts(t *testing.T) {
 
 // TestRunPaced wants the schedule's count exactly, however late the
 // goroutines wake: what falls due is sent.
+// TestRunPaced runs with one P (one loop sends and receives) and with two
+// (a sender and a receiver, where the platform has them).
 func TestRunPaced(t *testing.T) {
 	addr := startDNS(t, "udp")
-	var progress syncBuffer
-	res, err := Run(context.Background(), Options{
-		Server: addr, Queries: mustQueries(t, "a.test A\nb.test A\nc.test MX\n"),
-		Rate: 1000, Duration: 1200 * time.Millisecond, Sockets: 2, Progress: &progress,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Two sockets at 500/s for 1.2 s: 600 each.
-	if res.Target != 1200 || res.Sent != 1200 {
-		t.Errorf("target %d sent %d, want 1200", res.Target, res.Sent)
-	}
-	if res.Sent != res.Received+res.Lost {
-		t.Errorf("sent %d != received %d + lost %d", res.Sent, res.Received, res.Lost)
-	}
-	if res.Elapsed != 1200*time.Millisecond {
-		t.Errorf("elapsed %v, want the duration", res.Elapsed)
-	}
-	if !strings.Contains(progress.String(), "dnsload:") || !strings.Contains(progress.String(), " qps ") {
-		t.Errorf("progress: %q", progress.String())
+	for _, procs := range []int{1, 2} {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			var progress syncBuffer
+			res, err := Run(context.Background(), Options{
+				Server: addr, Queries: mustQueries(t, "a.test A\nb.test A\nc.test MX\n"),
+				Rate: 1000, Duration: 1200 * time.Millisecond, Sockets: 2, Progress: &progress,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Two sockets at 500/s for 1.2 s: 600 each.
+			if res.Target != 1200 || res.Sent != 1200 {
+				t.Errorf("target %d sent %d, want 1200", res.Target, res.Sent)
+			}
+			if res.Sent != res.Received+res.Lost || res.Received == 0 {
+				t.Errorf("sent %d, received %d, lost %d", res.Sent, res.Received, res.Lost)
+			}
+			if res.Elapsed != 1200*time.Millisecond {
+				t.Errorf("elapsed %v, want the duration", res.Elapsed)
+			}
+			if !strings.Contains(progress.String(), "dnsload:") || !strings.Contains(progress.String(), " qps ") {
+				t.Errorf("progress: %q", progress.String())
+			}
+		})
 	}
 }
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# dnsload against dnsperf (issue 5, acceptance 2): one healthdns node with embedded etcd and the
+# gen-zone.sh zone, then PAIRS pairs of `dnsload qps --rate RATE --duration SECONDS` and, right
+# after, `dnsperf -Q RATE -l SECONDS` on the same query file, unpinned, as a newcomer runs them;
+# then as many pairs of dnsperf against itself, for scale. Prints one line per pair and the
+# median ratio of the average latencies. Not part of CI: it needs dnsperf and a quiet machine.
+# usage: scripts/dnsload-vs-dnsperf.sh [PAIRS=8] [RATE=20000] [SECONDS=10] [NAMES=10000]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pairs=${1:-8}; rate=${2:-20000}; secs=${3:-10}; names=${4:-10000}
+command -v dnsperf >/dev/null || { echo "dnsperf is not installed (apt-get install -y dnsperf)" >&2; exit 1; }
+cd "$here" && go build -o bin/ ./cmd/...
+work=$(mktemp -d /tmp/healthdns-vs-dnsperf.XXXX)
+port=35310; dns=127.0.0.1:$port; api=http://127.0.0.1:38063
+export HEALTHDNS_API=$api
+srv=
+cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+bin/healthdns serve --data-dir "$work/data" --dns-addr $dns --api-addr 127.0.0.1:38063 \
+  --embedded-etcd-client-url http://127.0.0.1:32389 --embedded-etcd-peer-url http://127.0.0.1:32390 \
+  --log-level warn >"$work/serve.log" 2>&1 & srv=$!
+for _ in $(seq 300); do curl -fsS $api/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+"$here/../shared/bench/gen-zone.sh" "$work" "$names" >/dev/null
+bin/healthdns zone create perf.test >/dev/null
+bin/healthdns zone import perf.test "$work/perf.test.zone" --wait >/dev/null
+q=$work/queries.txt
+echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# dnsload qps --server $dns --queries queries.txt --rate $rate --duration ${secs}s"
+echo "# dnsperf -s 127.0.0.1 -p $port -d queries.txt -Q $rate -l $secs"
+dnsperf_avg() { dnsperf -s 127.0.0.1 -p $port -d "$q" -Q "$rate" -l "$secs" 2>&1 |
+  awk '/Queries per second/{q=$4} /Queries lost/{l=$3} /Average Latency/{a=$4*1000} END{print q, l, a}'; }
+for _ in $(seq "$pairs"); do
+  a=$(bin/dnsload qps --server $dns --queries "$q" --rate "$rate" --duration "${secs}s" 2>/dev/null |
+    awk '/^QPS/{q=$2} /^Lost/{l=$2} /^Latency/{a=$4} END{print q, l, a}')
+  echo "dnsload $a dnsperf $(dnsperf_avg)"
+done | python3 -c '
+import sys, statistics as st
+r = []
+for l in sys.stdin:
+    f = l.split()
+    r.append(float(f[3]) / float(f[7]))
+    print("dnsload qps %s lost %s avg %s ms | dnsperf qps %.1f lost %s avg %.3f ms | ratio %.2f" % (f[1], f[2], f[3], float(f[5]), f[6], float(f[7]), r[-1]))
+print("dnsload/dnsperf: median ratio %.3f, %d of %d pairs within 10%%" % (st.median(r), sum(abs(x - 1) <= 0.1 for x in r), len(r)))'
+for _ in $(seq "$pairs"); do echo "$(dnsperf_avg) $(dnsperf_avg)"; done | python3 -c '
+import sys, statistics as st
+r = []
+for l in sys.stdin:
+    f = l.split()
+    r.append(float(f[2]) / float(f[5]))
+    print("dnsperf avg %s ms then dnsperf avg %s ms | ratio %.2f" % (f[2], f[5], r[-1]))
+print("dnsperf/dnsperf: median ratio %.3f, %d of %d pairs within 10%%" % (st.median(r), sum(abs(x - 1) <= 0.1 for x in r), len(r)))'
