@@ -21,9 +21,11 @@
 // log-bucketed Histogram (quantiles within 0.4%).
 //
 // On Linux the UDP sockets are driven by one loop per Options.Threads that
-// sends, reads and waits in ppoll(2) with nanosecond timeouts, as dnsperf
-// does; elsewhere each socket has a goroutine and waits through the net
-// package. A TCP connection has a writer and a reader goroutine; when the
+// waits in ppoll(2) with nanosecond timeouts and reads with recvmmsg(2) only
+// the sockets ppoll found readable; at a fixed rate, with Ps to spare, the
+// loop is a sender and a receiver goroutine, as dnsperf's two threads are,
+// so a reply is timed the moment it arrives. Elsewhere each socket has a
+// goroutine and waits through the net package. A TCP connection has a writer and a reader goroutine; when the
 // server closes it early (healthdns does after 128 queries) the queries it
 // left unread go again on the next connection, and later connections take
 // only as many queries as the server answers on one.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -17,8 +18,14 @@ import (
 // Defaults of Options.
 const (
 	DefaultDuration = 10 * time.Second
-	DefaultSockets  = 4
-	DefaultTimeout  = time.Second
+	// DefaultSockets is dnsperf's default (-c 1): the same load, and the
+	// same cost of reading replies, so the two report the same latency.
+	// More sockets spread a server's work over more of its threads
+	// (SO_REUSEPORT) but cost each reply more on the way in: at 20k qps
+	// 4 sockets took 19.9 us from the wire to dnsload's timestamp against
+	// 10.7 us for 1 (docs/benchmarks.md).
+	DefaultSockets = 1
+	DefaultTimeout = time.Second
 	// DefaultTCPWindow is the most queries in flight on one TCP connection
 	// unless MaxOutstanding says otherwise: enough to keep a connection
 	// busy, and few enough that a server closing it early (after its own
@@ -43,11 +50,13 @@ type Options struct {
 	MaxQueries int64
 	// TCP sends over pipelined TCP connections instead of UDP sockets.
 	TCP bool
-	// Sockets is the number of UDP sockets or TCP connections (default 4).
+	// Sockets is the number of UDP sockets or TCP connections (default 1).
 	Sockets int
 	// Threads is the number of loops the UDP sockets are spread over, each
 	// a goroutine that sends, receives and waits for them and can keep a
-	// core busy (default 1, as dnsperf's -T).
+	// core busy (default 1, as dnsperf's -T). At a fixed rate, with two Ps
+	// for each, a loop is a sender and a receiver goroutine, as dnsperf's
+	// threads are (Linux).
 	Threads int
 	// Timeout is how long a query may wait for its reply before it counts
 	// as lost (default 1 s).
@@ -290,12 +299,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		udps = append(udps, s)
 	}
 	// UDP sockets share Threads loops, round robin.
-	for t := 0; t < min(o.Threads, len(udps)); t++ {
+	loops := min(o.Threads, len(udps))
+	split := o.Rate > 0 && runtime.GOMAXPROCS(0) >= 2*loops
+	for t := 0; t < loops; t++ {
 		var group []*udpSocket
 		for i := t; i < len(udps); i += o.Threads {
 			group = append(group, udps[i])
 		}
-		runs = append(runs, func(ctx context.Context) error { return runUDP(ctx, group) })
+		runs = append(runs, func(ctx context.Context) error { return runUDP(ctx, group, split) })
 	}
 
 	stopProgress := make(chan struct{})

@@ -14,10 +14,11 @@ const (
 	socketBuf   = 4 << 20               // asked for; the kernel caps it (net.core.rmem_max)
 )
 
-// udpSocket is one connected UDP socket. Sending and receiving happen in
-// one loop (runUDP), as in dnsperf: with a sender and a receiver goroutine
-// sharing a core, the sender would keep the core while replies overflow the
-// socket buffer and count as lost.
+// udpSocket is one connected UDP socket, driven by runUDP: at a fixed rate
+// (where Ps allow) one goroutine sends and another receives, as dnsperf's
+// threads do; as fast as possible one loop does both, since a sender
+// sharing a core with its receiver would keep the core while replies
+// overflow the socket buffer and count as lost.
 type udpSocket struct {
 	*worker
 	conn    *net.UDPConn

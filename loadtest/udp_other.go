@@ -72,7 +72,9 @@ func (u *udpSys) read(n int, deadline time.Time) int {
 	return done
 }
 
-func runUDP(ctx context.Context, socks []*udpSocket) error {
+// runUDP gives each socket a goroutine that sends and receives; split is
+// Linux's.
+func runUDP(ctx context.Context, socks []*udpSocket, _ bool) error {
 	var wg sync.WaitGroup
 	for _, s := range socks {
 		wg.Add(1)

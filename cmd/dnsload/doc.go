@@ -2,7 +2,7 @@
 // it, on package loadtest:
 //
 //	dnsload qps --server ADDR --queries FILE [--rate N] [--duration 10s] [--tcp] [--json]
-//	            [--sockets 4] [--threads 1] [--timeout 1s] [--outstanding 100] [--max-queries N] [--quiet]
+//	            [--sockets 1] [--threads 1] [--timeout 1s] [--outstanding 100] [--max-queries N] [--quiet]
 //	dnsload propagation --api URL --dns ADDR[,ADDR...] [--changes 100] [--json]
 //	            [--token T] [--timeout 30s] [--interval 2ms] [--zone NAME] [--quiet]
 //	dnsload drill --api URL --dns ADDR[,ADDR...] [--interval 1] [--threshold 2] [--rate 200] [--json]

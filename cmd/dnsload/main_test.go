@@ -174,7 +174,7 @@ func TestQPSDefaults(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{`(?m)^Server +` + regexp.QuoteMeta(addr) + ` \(UDP, 4 sockets\)$`,
+	for _, want := range []string{`(?m)^Server +` + regexp.QuoteMeta(addr) + ` \(UDP, 1 socket\)$`,
 		`(?m)^Rate +2000 queries/s, at most 100 in flight, `, `(?m)^Lost +\d+ \([0-9.]+%, unanswered within 1s\)$`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("table lacks %s:\n%s", want, out)
