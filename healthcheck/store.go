@@ -9,11 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/healthdns/healthdns/internal/etcderr"
 	"github.com/healthdns/healthdns/internal/etcdlease"
 	"github.com/healthdns/healthdns/zones"
 )
@@ -566,38 +564,11 @@ func (s *Store) SetRoutingControl(ctx context.Context, id, state string) (Health
 
 // storeErr turns an etcd error into a *zones.Error the API can show.
 func storeErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ze *zones.Error
-	if errors.As(err, &ze) {
-		return err
-	}
-	if errors.Is(err, rpctypes.ErrNoSpace) || strings.Contains(err.Error(), "NOSPACE") {
-		return &zones.Error{Code: zones.CodeServiceUnavailable, Message: "etcd is out of space (NOSPACE alarm): compact, defragment and disarm the alarm; nothing was changed", Err: err}
-	}
-	if unavailable(err) {
-		return &zones.Error{Code: zones.CodeServiceUnavailable, Message: "the data store (etcd) is unreachable; retry the request later", Err: err}
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-// unavailable reports whether err means etcd cannot be reached or has no
-// leader.
-func unavailable(err error) bool {
-	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrTimeout) ||
-		errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail) || errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost) ||
-		errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return true
-	}
-	return strings.Contains(err.Error(), "no leader") || strings.Contains(err.Error(), "connection refused")
+	return etcderr.ToAPI(op, err, "the data store (etcd) is unreachable; retry the request later")
 }
 
 // ambiguous reports whether a failed write may nevertheless have applied.
+// A canceled request is not retried: its caller has gone.
 func ambiguous(err error) bool {
-	return unavailable(err) && !errors.Is(err, context.Canceled)
+	return etcderr.Unavailable(err) && !errors.Is(err, context.Canceled)
 }

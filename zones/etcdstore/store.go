@@ -9,19 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/healthdns/healthdns/healthcheck"
+	"github.com/healthdns/healthdns/internal/etcderr"
 	"github.com/healthdns/healthdns/internal/etcdlease"
 	"github.com/healthdns/healthdns/zones"
 )
@@ -109,43 +106,14 @@ func (s *Store) zoneLock(zid string) *sync.Mutex {
 
 // storeErr turns an etcd error into a *zones.Error the API can show.
 func storeErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ze *zones.Error
-	if errors.As(err, &ze) {
-		return err
-	}
-	if errors.Is(err, rpctypes.ErrNoSpace) || strings.Contains(err.Error(), "NOSPACE") {
-		return &zones.Error{Code: zones.CodeServiceUnavailable, Message: "etcd is out of space (NOSPACE alarm): compact, defragment and disarm the alarm; nothing was changed", Err: err}
-	}
-	if isUnavailable(err) || errors.Is(err, context.DeadlineExceeded) {
-		return &zones.Error{Code: zones.CodeServiceUnavailable, Message: "the data store (etcd) is unreachable; DNS keeps answering from its last data, retry the request later", Err: err}
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-// isUnavailable reports whether err means etcd cannot be reached or has no
-// leader.
-func isUnavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrTimeout) ||
-		errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail) || errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost) ||
-		errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return true
-	}
-	return strings.Contains(err.Error(), "no leader") || strings.Contains(err.Error(), "connection refused")
+	return etcderr.ToAPI(op, err, "the data store (etcd) is unreachable; DNS keeps answering from its last data, retry the request later")
 }
 
 // ambiguous reports whether a failed write may nevertheless have applied.
+// A canceled request may have reached etcd too; the caller stops retrying
+// on its context.
 func ambiguous(err error) bool {
-	return isUnavailable(err) || errors.Is(err, context.Canceled)
+	return etcderr.Unavailable(err) || errors.Is(err, context.Canceled)
 }
 
 func (s *Store) ctx(parent context.Context) (context.Context, context.CancelFunc) {

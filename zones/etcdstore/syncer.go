@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/healthdns/healthdns/internal/etcderr"
 	"github.com/healthdns/healthdns/zones"
 )
 
@@ -198,7 +199,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			break
 		}
 		state := StateCatchingUp
-		if isUnavailable(err) {
+		if etcderr.Unavailable(err) {
 			state = StateUnreachable
 		}
 		if s.o.Mirror.FromCache() {
