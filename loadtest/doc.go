@@ -1,9 +1,11 @@
 // Package loadtest drives a DNS server from outside, as dnsperf does, and
 // measures what healthdns's operators care about: how many queries per second
-// a node answers and how fast (Run), and how long a change made through the
-// API takes to show on every DNS node (Propagation). cmd/dnsload is its
-// command line; package loadtest/stacktest starts a real in-process cluster
-// for tests.
+// a node answers and how fast (Run), how long a change made through the API
+// takes to show on every DNS node (Propagation), and how fast the nodes move
+// off a primary that goes down, and back onto it (Drill: a failover pair or
+// weighted sets, the primary taken down by stopping its backend or by a
+// routing control). cmd/dnsload is its command line; package
+// loadtest/stacktest starts a real in-process cluster for tests.
 //
 // Run reads queries in dnsperf's format (ParseQueries: "name TYPE" a line),
 // packs each once and sends copies with their id patched in, over UDP or
@@ -30,7 +32,7 @@
 // left unread go again on the next connection, and later connections take
 // only as many queries as the server answers on one.
 //
-// Concurrency: Run, Propagation and ParseQueries may be called from several
+// Concurrency: Run, Propagation, Drill and ParseQueries may be called from several
 // goroutines at once; each call's goroutines have ended when it returns. A
 // Histogram is not safe for concurrent use.
 //
@@ -40,5 +42,9 @@
 // errors. Propagation returns API errors as api/client reports them
 // (*client.APIError), a timeout naming the change and the DNS address that
 // did not show it, or ctx's error when interrupted, with the changes timed
-// so far; it deletes the zone it created in every case.
+// so far; it deletes the zone it created in every case. Drill refuses
+// options it cannot run with (naming the option), returns API errors and
+// phases that did not complete within DrillOptions.Timeout (naming the
+// nodes still waiting) with what it measured so far, and removes its zone,
+// records and health checks in every case.
 package loadtest

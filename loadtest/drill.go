@@ -7,7 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +20,34 @@ import (
 	"github.com/healthdns/healthdns/api/client"
 	"github.com/healthdns/healthdns/zones"
 )
+
+// Drill triggers: how the drill takes the primary down and up again.
+const (
+	// TriggerBackend stops the primary's local backend, then starts it
+	// again on the same port.
+	TriggerBackend = "backend"
+	// TriggerRoutingControl turns a ROUTING_CONTROL check OFF, then ON. The
+	// primary's record routes on a CALCULATED check that is healthy only
+	// while both the control and the primary's endpoint check are, so the
+	// backends themselves are never touched.
+	TriggerRoutingControl = "routing-control"
+)
+
+// Drill records: how the two backends are published.
+const (
+	// RecordFailover is a FAILOVER PRIMARY/SECONDARY pair: before the
+	// trigger every answer is the primary.
+	RecordFailover = "failover"
+	// RecordWeighted is two weighted record sets of weight 1: before the
+	// trigger a node answers either.
+	RecordWeighted = "weighted"
+)
+
+// FlipStreak is how many answers in a row from one node must leave the
+// primary out before a weighted drill counts that node as flipped. With
+// both sets healthy each answer is the primary with probability 1/2, so a
+// node still serving both passes for flipped with probability 2^-20.
+const FlipStreak = 20
 
 // DrillOptions configure a failover drill.
 type DrillOptions struct {
@@ -26,10 +58,29 @@ type DrillOptions struct {
 	Rate      float64       // queries per second to each node
 	Timeout   time.Duration // bound on each phase (default 60s)
 	Progress  io.Writer     // nil: quiet
+	Trigger   string        // TriggerBackend ("" too) or TriggerRoutingControl
+	Record    string        // RecordFailover ("" too) or RecordWeighted
+	// Backends, if set, are the primary's and the secondary's URLs (see
+	// DrillBackendCheck), probed instead of two local backends the drill
+	// starts. The drill cannot stop a backend it did not start, so they
+	// need TriggerRoutingControl.
+	Backends []string
 }
 
-// DrillResult is what a drill measured. Times are from the moment the
-// primary backend was stopped (detection, flip) or started again (fail-back).
+// DrillResult is what a drill measured. Times are from the trigger, the
+// moment the drill stops the primary's backend or asks the API to turn the
+// routing control OFF (detection, flip), or starts the backend again or
+// asks for the control ON (fail-back).
+//
+// Flip is, per node, the first answer of the secondary after the trigger
+// for a failover pair; for weighted sets, the first answer of the first
+// FlipStreak answers in a row without the primary (so it can lead the
+// node's real switch by the secondaries drawn by chance just before it, one
+// answer on average at 1:1). Fail-back is the first
+// answer of the primary after the revival. A wrong answer is any reply
+// that is not exactly one A record of the primary or the secondary, and,
+// for weighted sets, the primary from a node after its flip and before the
+// revival.
 type DrillResult struct {
 	DetectionSeconds float64            `json:"detectionSeconds"`
 	FlipSeconds      map[string]float64 `json:"flipSeconds"`
@@ -38,6 +89,8 @@ type DrillResult struct {
 	Servfail         int                `json:"servfail"`
 	Timeouts         int                `json:"timeouts"`
 	WrongAnswers     int                `json:"wrongAnswers"`
+	Trigger          string             `json:"trigger"`
+	Record           string             `json:"record"`
 }
 
 const (
@@ -64,217 +117,604 @@ func startDrillBackend(addr string) (*drillBackend, error) {
 	return b, nil
 }
 
-func (b *drillBackend) port() int {
-	_, p, _ := net.SplitHostPort(b.addr)
-	n, _ := strconv.Atoi(p)
-	return n
+// DrillBackendCheck returns the endpoint health check that probes a
+// backend URL: HTTP or HTTPS by its scheme, its host as ipAddress (a name
+// as fullyQualifiedDomainName, sent as SNI over HTTPS), its port (else 80
+// or 443) and its path and query as resourcePath. Interval and threshold
+// are left to the caller.
+func DrillBackendCheck(raw string) (zones.HealthCheckConfig, error) {
+	var cfg zones.HealthCheckConfig
+	u, err := url.Parse(raw)
+	if err != nil {
+		return cfg, fmt.Errorf("backend %q: not a URL", raw)
+	}
+	switch u.Scheme {
+	case "http":
+		cfg.Type = "HTTP"
+	case "https":
+		cfg.Type = "HTTPS"
+	default:
+		return cfg, fmt.Errorf("backend %q: want an http:// or https:// URL", raw)
+	}
+	host := u.Hostname()
+	if host == "" {
+		return cfg, fmt.Errorf("backend %q: no host", raw)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		cfg.IPAddress = ip.String()
+	} else {
+		cfg.FullyQualifiedDomainName = host
+		cfg.EnableSNI = cfg.Type == "HTTPS"
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return cfg, fmt.Errorf("backend %q: port %q is not from 1 to 65535", raw, p)
+		}
+		cfg.Port = n
+	}
+	cfg.ResourcePath = u.EscapedPath()
+	if u.RawQuery != "" {
+		cfg.ResourcePath += "?" + u.RawQuery
+	}
+	return cfg, nil
 }
 
-// Drill runs a failover drill against a running healthdns: it starts two
-// local HTTP backends, creates a health check for each, a temporary zone and
-// a failover pair, queries every DNS node continuously, stops the primary's
-// backend, then starts it again, and measures detection, flip and fail-back
-// times and every SERVFAIL, timeout and wrong answer. It removes what it
-// created, also on error.
-func Drill(ctx context.Context, o DrillOptions) (*DrillResult, error) {
+// normalize fills in the defaults and refuses options a drill cannot run
+// with, naming the option.
+func (o *DrillOptions) normalize() error {
+	if o.API == nil {
+		return errors.New("drill: no API client")
+	}
+	if len(o.DNS) == 0 {
+		return errors.New("drill: no DNS node to query")
+	}
 	if o.Timeout == 0 {
 		o.Timeout = 60 * time.Second
 	}
 	if o.Rate <= 0 {
 		o.Rate = 200
 	}
-	logf := func(format string, args ...any) {
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "drill: "+format+"\n", args...)
+	switch o.Trigger {
+	case "":
+		o.Trigger = TriggerBackend
+	case TriggerBackend, TriggerRoutingControl:
+	default:
+		return fmt.Errorf("drill trigger %q: want %s or %s", o.Trigger, TriggerBackend, TriggerRoutingControl)
+	}
+	switch o.Record {
+	case "":
+		o.Record = RecordFailover
+	case RecordFailover, RecordWeighted:
+	default:
+		return fmt.Errorf("drill record %q: want %s or %s", o.Record, RecordFailover, RecordWeighted)
+	}
+	if len(o.Backends) == 0 {
+		return nil
+	}
+	if o.Trigger != TriggerRoutingControl {
+		return fmt.Errorf("drill backends need the %s trigger: the drill cannot stop a backend it did not start", TriggerRoutingControl)
+	}
+	if len(o.Backends) != 2 {
+		return fmt.Errorf("drill backends: %d given, want two (the primary's and the secondary's)", len(o.Backends))
+	}
+	for _, b := range o.Backends {
+		if _, err := DrillBackendCheck(b); err != nil {
+			return err
 		}
 	}
-	primary, err := startDrillBackend("127.0.0.1:0")
-	if err != nil {
+	return nil
+}
+
+// Drill runs a failover drill against a running healthdns: it starts two
+// local HTTP backends (or takes the user's), creates a health check for
+// each, a temporary zone and a failover pair or two weighted sets, queries
+// every DNS node continuously, takes the primary down (stops its backend,
+// or turns a routing control OFF), then up again, and measures detection,
+// flip and fail-back times and every SERVFAIL, timeout and wrong answer
+// (see DrillResult). It removes what it created, also on error.
+func Drill(ctx context.Context, o DrillOptions) (*DrillResult, error) {
+	if err := o.normalize(); err != nil {
 		return nil, err
 	}
-	defer func() { primary.srv.Close() }()
-	secondary, err := startDrillBackend("127.0.0.1:0")
-	if err != nil {
+	d := &drill{o: o, suffix: strconv.FormatInt(time.Now().UnixNano()%1e9, 36)}
+	defer d.undoAll(context.WithoutCancel(ctx))
+	if err := d.setUp(ctx); err != nil {
 		return nil, err
 	}
-	defer secondary.srv.Close()
 
-	cleanup := context.WithoutCancel(ctx)
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	var checks []string
-	defer func() {
-		for _, id := range checks {
-			o.API.DeleteHealthCheck(cleanup, id)
-		}
-	}()
-	for _, b := range []*drillBackend{primary, secondary} {
-		hc, err := o.API.CreateHealthCheck(ctx, "dnsload-drill-"+suffix+"-"+b.addr, zones.HealthCheckConfig{Type: "HTTP",
-			IPAddress: "127.0.0.1", Port: b.port(), RequestInterval: o.Interval, FailureThreshold: o.Threshold})
-		if err != nil {
-			return nil, fmt.Errorf("create health check: %w", err)
-		}
-		checks = append(checks, hc.ID)
-	}
-	zone := "drill-" + suffix + ".test."
-	z, _, err := o.API.CreateZone(ctx, zones.CreateZoneRequest{Name: zone, Comment: "dnsload drill"})
-	if err != nil {
-		return nil, fmt.Errorf("create zone: %w", err)
-	}
-	ttl := int64(1)
-	sets := []zones.RecordSet{
-		{Name: "www." + zone, Type: "A", TTL: &ttl, Values: []string{drillPrimary}, SetIdentifier: "primary", Failover: "PRIMARY", HealthCheckID: checks[0]},
-		{Name: "www." + zone, Type: "A", TTL: &ttl, Values: []string{drillSecondary}, SetIdentifier: "secondary", Failover: "SECONDARY", HealthCheckID: checks[1]},
-	}
-	var batch zones.ChangeBatch
-	for _, s := range sets {
-		batch.Changes = append(batch.Changes, zones.Change{Action: zones.ActionCreate, RecordSet: s})
-	}
-	defer func() {
-		var del zones.ChangeBatch
-		for _, s := range sets {
-			del.Changes = append(del.Changes, zones.Change{Action: zones.ActionDelete, RecordSet: s})
-		}
-		o.API.ChangeRecordSets(cleanup, z.ID, del)
-		o.API.DeleteZone(cleanup, z.ID)
-	}()
-	ci, err := o.API.ChangeRecordSets(ctx, z.ID, batch)
-	if err != nil {
-		return nil, fmt.Errorf("create the failover pair: %w", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	_, err = o.API.WaitChange(wctx, ci.ID, 20*time.Millisecond)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("waiting for INSYNC: %w", err)
-	}
-	qname := "www." + zone
-
-	// Query every node continuously; remember per node the last answer.
-	res := &DrillResult{FlipSeconds: map[string]float64{}, FailbackSeconds: map[string]float64{}}
-	var mu sync.Mutex
-	last := map[string]string{}
+	w := newDrillWatch(o.Record, o.DNS)
 	qctx, stopQueries := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for _, addr := range o.DNS {
+	for _, node := range o.DNS {
 		wg.Add(1)
-		go func(addr string) {
-			defer wg.Done()
-			c := &dns.Client{Timeout: time.Second}
-			tick := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
-			defer tick.Stop()
-			m := new(dns.Msg)
-			m.SetQuestion(qname, dns.TypeA)
-			for {
-				select {
-				case <-qctx.Done():
-					return
-				case <-tick.C:
-				}
-				r, _, err := c.Exchange(m, addr)
-				mu.Lock()
-				res.Queries++
-				switch {
-				case err != nil:
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						res.Timeouts++
-					} else {
-						res.Timeouts++
-					}
-				case r.Rcode == dns.RcodeServerFailure:
-					res.Servfail++
-				default:
-					got := ""
-					if len(r.Answer) == 1 {
-						if a, ok := r.Answer[0].(*dns.A); ok {
-							got = a.A.String()
-						}
-					}
-					if got != drillPrimary && got != drillSecondary {
-						res.WrongAnswers++
-					}
-					last[addr] = got
-				}
-				mu.Unlock()
-			}
-		}(addr)
+		go func() { defer wg.Done(); w.query(qctx, node, d.qname, o.Rate) }()
 	}
-	defer func() { stopQueries(); wg.Wait() }()
-	all := func(want string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range o.DNS {
-			if last[a] != want {
-				return false
-			}
+	stop := func() { stopQueries(); wg.Wait() }
+	defer stop()
+	// finish stops the queries first, so that the result counts every one.
+	finish := func(err error) (*DrillResult, error) {
+		stop()
+		res := w.result()
+		res.Trigger, res.Record = o.Trigger, o.Record
+		return res, err
+	}
+
+	if err := d.waitSteady(ctx, w); err != nil {
+		return finish(err)
+	}
+	d.logf("steady: %d nodes answer as they should; %s", len(o.DNS), d.downAction())
+	down := w.enter(phaseDown)
+	if err := d.takeDown(ctx); err != nil {
+		return finish(err)
+	}
+	if err := d.waitDetection(ctx, w, down); err != nil {
+		return finish(err)
+	}
+	if err := d.waitNodes(ctx, w, "flip to the secondary", func(n *nodeTally) bool { return !n.flip.IsZero() }); err != nil {
+		return finish(err)
+	}
+	d.logf("flipped on every node; %s", d.upAction())
+	w.enter(phaseUp)
+	if err := d.bringUp(ctx); err != nil {
+		return finish(err)
+	}
+	if err := d.waitNodes(ctx, w, "answer of the primary again", func(n *nodeTally) bool { return !n.back.IsZero() }); err != nil {
+		return finish(err)
+	}
+	d.logf("failed back on every node")
+	return finish(nil)
+}
+
+// drill is one run: what it created, to remove at the end, and how it
+// takes the primary down and up.
+type drill struct {
+	o      DrillOptions
+	suffix string
+	undo   []func(context.Context) // in creation order; undoAll runs it backwards
+
+	local     [2]*drillBackend // primary, secondary; nil with Backends
+	probes    [2]string        // endpoint check ids, primary and secondary
+	onPrimary string           // the check the primary's record routes on
+	control   string           // the routing control, TriggerRoutingControl only
+	qname     string
+}
+
+func (d *drill) logf(format string, args ...any) {
+	if d.o.Progress != nil {
+		fmt.Fprintf(d.o.Progress, "drill: "+format+"\n", args...)
+	}
+}
+
+// undoAll removes what the drill created, newest first: the records before
+// the checks they route on, a CALCULATED check before its children, the
+// checks before the backends they probe.
+func (d *drill) undoAll(ctx context.Context) {
+	for i := len(d.undo) - 1; i >= 0; i-- {
+		d.undo[i](ctx)
+	}
+}
+
+// setUp starts the backends and creates the checks, the zone and the
+// records, and waits until the records are INSYNC on every node.
+func (d *drill) setUp(ctx context.Context) error {
+	urls, err := d.backends()
+	if err != nil {
+		return err
+	}
+	if err := d.createChecks(ctx, urls); err != nil {
+		return err
+	}
+	return d.createRecords(ctx)
+}
+
+// backends returns the primary's and the secondary's URL, starting local
+// backends unless the user named theirs.
+func (d *drill) backends() ([]string, error) {
+	if len(d.o.Backends) > 0 {
+		return d.o.Backends, nil
+	}
+	var urls []string
+	for i := range d.local {
+		b, err := startDrillBackend("127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("start a local backend: %w", err)
 		}
-		return true
+		d.local[i] = b
+		// The primary may have been restarted since: close the current one.
+		d.undo = append(d.undo, func(context.Context) { d.local[i].srv.Close() })
+		urls = append(urls, "http://"+b.addr+"/")
 	}
-	waitEach := func(want string, since time.Time, into map[string]float64) error {
-		deadline := time.Now().Add(o.Timeout)
-		for {
-			mu.Lock()
-			for _, a := range o.DNS {
-				if _, done := into[a]; !done && last[a] == want {
-					into[a] = time.Since(since).Seconds()
-				}
-			}
-			n := len(into)
-			mu.Unlock()
-			if n == len(o.DNS) {
-				return nil
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("not every node answered %s within %s", want, o.Timeout)
-			}
-			time.Sleep(time.Millisecond)
+	return urls, nil
+}
+
+// createCheck creates a health check and arranges its deletion.
+func (d *drill) createCheck(ctx context.Context, role string, cfg zones.HealthCheckConfig) (string, error) {
+	hc, err := d.o.API.CreateHealthCheck(ctx, "dnsload-drill-"+d.suffix+"-"+role, cfg)
+	if err != nil {
+		return "", fmt.Errorf("create the %s health check: %w", role, err)
+	}
+	d.undo = append(d.undo, func(ctx context.Context) {
+		if err := d.o.API.DeleteHealthCheck(ctx, hc.ID); err != nil {
+			d.logf("cleanup: delete the %s health check %s: %v", role, hc.ID, err)
+		}
+	})
+	return hc.ID, nil
+}
+
+// createChecks creates an endpoint check per backend and, for the
+// routing-control trigger, the control and the CALCULATED check (the
+// primary's probe AND the control) the primary's record routes on.
+func (d *drill) createChecks(ctx context.Context, urls []string) error {
+	for i, role := range []string{"primary", "secondary"} {
+		cfg, err := DrillBackendCheck(urls[i])
+		if err != nil {
+			return err
+		}
+		cfg.RequestInterval, cfg.FailureThreshold = d.o.Interval, d.o.Threshold
+		if d.probes[i], err = d.createCheck(ctx, role, cfg); err != nil {
+			return err
 		}
 	}
-	// Steady state: every node answers the primary and the check was observed.
-	deadline := time.Now().Add(o.Timeout)
-	for !all(drillPrimary) {
-		if time.Now().After(deadline) {
-			return res, fmt.Errorf("the nodes never answered the primary")
+	d.onPrimary = d.probes[0]
+	if d.o.Trigger != TriggerRoutingControl {
+		return nil
+	}
+	var err error
+	if d.control, err = d.createCheck(ctx, "control", zones.HealthCheckConfig{Type: "ROUTING_CONTROL"}); err != nil {
+		return err
+	}
+	d.onPrimary, err = d.createCheck(ctx, "primary-calculated", zones.HealthCheckConfig{Type: "CALCULATED",
+		ChildHealthChecks: []string{d.probes[0], d.control}, HealthThreshold: 2})
+	return err
+}
+
+// recordSets returns the two record sets of the drill's record kind.
+func (d *drill) recordSets() []zones.RecordSet {
+	ttl := int64(1)
+	primary := zones.RecordSet{Name: d.qname, Type: "A", TTL: &ttl, Values: []string{drillPrimary}, SetIdentifier: "primary", HealthCheckID: d.onPrimary}
+	secondary := zones.RecordSet{Name: d.qname, Type: "A", TTL: &ttl, Values: []string{drillSecondary}, SetIdentifier: "secondary", HealthCheckID: d.probes[1]}
+	if d.o.Record == RecordWeighted {
+		weight := int64(1)
+		primary.Weight, secondary.Weight = &weight, &weight
+	} else {
+		primary.Failover, secondary.Failover = "PRIMARY", "SECONDARY"
+	}
+	return []zones.RecordSet{primary, secondary}
+}
+
+// createRecords creates the temporary zone and the drill's two record
+// sets, arranges their deletion, and waits for INSYNC.
+func (d *drill) createRecords(ctx context.Context) error {
+	zone := "drill-" + d.suffix + ".test."
+	z, _, err := d.o.API.CreateZone(ctx, zones.CreateZoneRequest{Name: zone, Comment: "dnsload drill"})
+	if err != nil {
+		return fmt.Errorf("create zone: %w", err)
+	}
+	d.qname = "www." + zone
+	sets := d.recordSets()
+	var batch, del zones.ChangeBatch
+	for _, s := range sets {
+		batch.Changes = append(batch.Changes, zones.Change{Action: zones.ActionCreate, RecordSet: s})
+		del.Changes = append(del.Changes, zones.Change{Action: zones.ActionDelete, RecordSet: s})
+	}
+	d.undo = append(d.undo, func(ctx context.Context) {
+		d.o.API.ChangeRecordSets(ctx, z.ID, del) // fails harmlessly when the create did
+		if _, err := d.o.API.DeleteZone(ctx, z.ID); err != nil {
+			d.logf("cleanup: delete zone %s: %v", zone, err)
+		}
+	})
+	ci, err := d.o.API.ChangeRecordSets(ctx, z.ID, batch)
+	if err != nil {
+		return fmt.Errorf("create the %s record sets: %w", d.o.Record, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
+	defer cancel()
+	if _, err := d.o.API.WaitChange(wctx, ci.ID, 20*time.Millisecond); err != nil {
+		return fmt.Errorf("waiting for INSYNC: %w", err)
+	}
+	return nil
+}
+
+// waitSteady waits until every node answers as it should with the primary
+// up, and the checker has observed both backends healthy, so that the
+// drill starts from a steady state.
+func (d *drill) waitSteady(ctx context.Context, w *drillWatch) error {
+	deadline := time.Now().Add(d.o.Timeout)
+	want := "the primary"
+	if d.o.Record == RecordWeighted {
+		want = "both the primary and the secondary"
+	}
+	for {
+		missing := w.missing(w.steady)
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("nodes never answered %s within %s: %s", want, d.o.Timeout, strings.Join(missing, ", "))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	type checkWait struct {
+		role, id string
+		observed bool // an endpoint check: wait for a checker's observation
+	}
+	waits := []checkWait{{"primary's", d.probes[0], true}, {"secondary's", d.probes[1], true}}
+	if d.onPrimary != d.probes[0] {
+		waits = append(waits, checkWait{"primary's calculated", d.onPrimary, false})
+	}
+	for _, c := range waits {
+		for {
+			st, err := d.o.API.HealthCheckStatus(ctx, c.id)
+			if err == nil && st.Status == "HEALTHY" && (!c.observed || len(st.Observations) > 0) {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("the %s check %s was never observed HEALTHY", c.role, c.id)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func (d *drill) downAction() string {
+	if d.control != "" {
+		return "turning the routing control OFF"
+	}
+	return "stopping the primary's backend"
+}
+
+func (d *drill) upAction() string {
+	if d.control != "" {
+		return "turning the routing control ON again"
+	}
+	return "starting the primary's backend again"
+}
+
+// takeDown takes the primary out: turns the control OFF or stops the
+// primary's backend.
+func (d *drill) takeDown(ctx context.Context) error {
+	if d.control != "" {
+		if _, err := d.o.API.SetRoutingControl(ctx, d.control, "OFF"); err != nil {
+			return fmt.Errorf("turn the routing control %s OFF: %w", d.control, err)
+		}
+		return nil
+	}
+	d.local[0].srv.Close()
+	return nil
+}
+
+// bringUp undoes takeDown.
+func (d *drill) bringUp(ctx context.Context) error {
+	if d.control != "" {
+		if _, err := d.o.API.SetRoutingControl(ctx, d.control, "ON"); err != nil {
+			return fmt.Errorf("turn the routing control %s ON: %w", d.control, err)
+		}
+		return nil
+	}
+	b, err := startDrillBackend(d.local[0].addr)
+	if err != nil {
+		return fmt.Errorf("restart the primary backend on %s: %w", d.local[0].addr, err)
+	}
+	d.local[0] = b
+	return nil
+}
+
+// waitDetection waits until the check the primary's record routes on is
+// UNHEALTHY and records how long after since that was seen.
+func (d *drill) waitDetection(ctx context.Context, w *drillWatch, since time.Time) error {
 	for {
-		st, err := o.API.HealthCheckStatus(ctx, checks[0])
-		if err == nil && st.Status == "HEALTHY" && len(st.Observations) > 0 {
-			break
+		st, err := d.o.API.HealthCheckStatus(ctx, d.onPrimary)
+		if err == nil && st.Status == "UNHEALTHY" {
+			det := time.Since(since)
+			w.setDetection(det)
+			d.logf("detected after %.2fs", det.Seconds())
+			return nil
 		}
-		if time.Now().After(deadline) {
-			return res, fmt.Errorf("the primary's check was never observed HEALTHY")
+		if time.Since(since) > d.o.Timeout || ctx.Err() != nil {
+			return fmt.Errorf("the primary's check %s never turned UNHEALTHY within %s", d.onPrimary, d.o.Timeout)
 		}
+		// 20 requests a second: well inside the API's default limit (50 a
+		// client), so cleanup and other callers are not throttled; detection
+		// is known to 50 ms.
 		time.Sleep(50 * time.Millisecond)
 	}
-	logf("steady: %d nodes answer the primary; stopping the primary's backend", len(o.DNS))
-	primary.srv.Close()
-	down := time.Now()
-	flipDone := make(chan error, 1)
-	go func() { flipDone <- waitEach(drillSecondary, down, res.FlipSeconds) }()
+}
+
+// waitNodes waits until done holds for every node.
+func (d *drill) waitNodes(ctx context.Context, w *drillWatch, what string, done func(*nodeTally) bool) error {
+	deadline := time.Now().Add(d.o.Timeout)
 	for {
-		st, err := o.API.HealthCheckStatus(ctx, checks[0])
-		if err == nil && st.Status == "UNHEALTHY" {
-			res.DetectionSeconds = time.Since(down).Seconds()
-			break
+		missing := w.missing(done)
+		if len(missing) == 0 {
+			return nil
 		}
-		if time.Since(down) > o.Timeout {
-			return res, fmt.Errorf("the primary's check never turned UNHEALTHY")
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("no %s within %s from %s", what, d.o.Timeout, strings.Join(missing, ", "))
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
-	logf("detected after %.2fs", res.DetectionSeconds)
-	if err := <-flipDone; err != nil {
-		return res, err
+}
+
+// Drill phases: the answers a node gives are judged by the phase.
+const (
+	phaseSteady = iota // before the trigger
+	phaseDown          // the primary taken down
+	phaseUp            // the primary brought up again
+)
+
+// nodeTally is what one node answered, as far as the drill cares.
+type nodeTally struct {
+	last        string          // the last right answer before the trigger
+	seen        map[string]bool // right answers before the trigger
+	streak      int             // weighted: answers in a row without the primary
+	streakStart time.Time       // weighted: when the streak began
+	flip, back  time.Time       // flip and fail-back answers; zero until seen
+}
+
+// drillWatch judges every answer as it arrives, so that times are those of
+// the answers rather than of a poll.
+type drillWatch struct {
+	record string
+
+	mu       sync.Mutex
+	phase    int
+	down, up time.Time // when phaseDown and phaseUp began
+	nodes    map[string]*nodeTally
+	res      DrillResult // the counts; result fills in the times
+}
+
+func newDrillWatch(record string, nodes []string) *drillWatch {
+	w := &drillWatch{record: record, nodes: map[string]*nodeTally{}}
+	for _, n := range nodes {
+		w.nodes[n] = &nodeTally{seen: map[string]bool{}}
 	}
-	logf("flipped on every node; starting the primary's backend again")
-	if primary, err = startDrillBackend(primary.addr); err != nil {
-		return res, fmt.Errorf("restart the primary backend: %w", err)
+	return w
+}
+
+// enter starts a phase and returns when it began.
+func (w *drillWatch) enter(phase int) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	w.phase = phase
+	switch phase {
+	case phaseDown:
+		w.down = now
+	case phaseUp:
+		w.up = now
 	}
-	if err := waitEach(drillPrimary, time.Now(), res.FailbackSeconds); err != nil {
-		return res, err
+	return now
+}
+
+func (w *drillWatch) setDetection(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.res.DetectionSeconds = d.Seconds()
+}
+
+// query asks node for qname rate times a second until ctx ends.
+func (w *drillWatch) query(ctx context.Context, node, qname string, rate float64) {
+	c := &dns.Client{Timeout: time.Second}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	m := new(dns.Msg)
+	m.SetQuestion(qname, dns.TypeA)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r, _, err := c.Exchange(m, node)
+		w.judge(node, r, err, time.Now())
 	}
-	logf("failed back on every node")
-	return res, nil
+}
+
+// judge counts one reply (or failure) from node, received at.
+func (w *drillWatch) judge(node string, r *dns.Msg, err error, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.res.Queries++
+	switch {
+	case err != nil: // no reply within the client's timeout, or none at all
+		w.res.Timeouts++
+		return
+	case r.Rcode == dns.RcodeServerFailure:
+		w.res.Servfail++
+		return
+	}
+	got := ""
+	if len(r.Answer) == 1 {
+		if a, ok := r.Answer[0].(*dns.A); ok {
+			got = a.A.String()
+		}
+	}
+	if got != drillPrimary && got != drillSecondary {
+		w.res.WrongAnswers++
+		return
+	}
+	// An answer received before the phase began (judged late) says
+	// nothing about the phase: it is right, and that is all.
+	n := w.nodes[node]
+	switch {
+	case w.phase == phaseSteady:
+		n.last = got
+		n.seen[got] = true
+	case w.phase == phaseDown && !at.Before(w.down):
+		w.judgeDown(n, got, at)
+	case w.phase == phaseUp && !at.Before(w.up):
+		if n.back.IsZero() && got == drillPrimary {
+			n.back = at
+		}
+	}
+}
+
+// judgeDown judges a right answer given while the primary is down. A
+// failover node flips at its first answer of the secondary. A weighted
+// node flips at the first of FlipStreak answers in a row without the
+// primary; the primary after that is a wrong answer.
+func (w *drillWatch) judgeDown(n *nodeTally, got string, at time.Time) {
+	if w.record != RecordWeighted {
+		if n.flip.IsZero() && got == drillSecondary {
+			n.flip = at
+		}
+		return
+	}
+	switch {
+	case !n.flip.IsZero():
+		if got == drillPrimary {
+			w.res.WrongAnswers++
+		}
+	case got == drillPrimary:
+		n.streak = 0
+	default:
+		if n.streak == 0 {
+			n.streakStart = at
+		}
+		if n.streak++; n.streak >= FlipStreak {
+			n.flip = n.streakStart
+		}
+	}
+}
+
+// steady reports whether a node answers as it should before the trigger:
+// the primary last for a failover pair, both for weighted sets.
+func (w *drillWatch) steady(n *nodeTally) bool {
+	if w.record == RecordWeighted {
+		return n.seen[drillPrimary] && n.seen[drillSecondary]
+	}
+	return n.last == drillPrimary
+}
+
+// missing returns the nodes for which done does not hold yet, sorted.
+func (w *drillWatch) missing(done func(*nodeTally) bool) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for addr, n := range w.nodes {
+		if !done(n) {
+			out = append(out, addr)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// result returns a copy of what was measured so far.
+func (w *drillWatch) result() *DrillResult {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	res := w.res
+	res.FlipSeconds, res.FailbackSeconds = map[string]float64{}, map[string]float64{}
+	for addr, n := range w.nodes {
+		if !n.flip.IsZero() {
+			res.FlipSeconds[addr] = n.flip.Sub(w.down).Seconds()
+		}
+		if !n.back.IsZero() {
+			res.FailbackSeconds[addr] = n.back.Sub(w.up).Seconds()
+		}
+	}
+	return &res
 }

@@ -55,8 +55,9 @@ func commands() []command {
 			"send a dnsperf query file at a rate (0: flat out) and report qps, loss and latency", (*cli).qps},
 		{"propagation", "--api URL --dns ADDR[,ADDR...] [--changes 100] [--json] [--token T]",
 			"time changes from the API's answer until every DNS node shows them", (*cli).propagation},
-		{"drill", "--api URL --dns ADDR[,ADDR...] [--interval 1] [--threshold 2] [--rate 200] [--json]",
-			"failover drill: stop a primary backend, time detection, flip and fail-back on every node", (*cli).drill},
+		{"drill", "--api URL --dns ADDR[,ADDR...] [--interval 1] [--threshold 2] [--rate 200] [--json]\n" +
+			"            [--trigger backend|routing-control] [--record failover|weighted] [--backends URL,URL]",
+			"failover drill: take a primary down (stop its backend or turn a routing control OFF), time detection, flip and fail-back on every node", (*cli).drill},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/healthdns/healthdns/api/client"
+	"github.com/healthdns/healthdns/loadtest"
 	"github.com/healthdns/healthdns/loadtest/stacktest"
 )
 
@@ -45,6 +47,18 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"drill", "--api", "http://127.0.0.1:8053"}, "--dns is required"},
 		{[]string{"drill"}, "--api"},
 		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--interval", "0"}, "--interval must be 1-30"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--rate", "1e10"}, "--rate 1e+10: want 1 to 100000"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--rate", "NaN"}, "--rate NaN"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--backends", "http://127.0.0.1:8081/,http://127.0.0.1:8082/"},
+			"--backends needs --trigger routing-control"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--trigger", "backend", "--backends", "http://127.0.0.1:8081/,http://127.0.0.1:8082/"},
+			"--backends needs --trigger routing-control"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--trigger", "routing-control", "--backends", "http://127.0.0.1:8081/"},
+			"--backends: want two URLs (the primary's and the secondary's), got 1"},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--trigger", "routing-control", "--backends", "http://127.0.0.1:8081/,127.0.0.1:8082"},
+			`--backends: backend "127.0.0.1:8082": not a URL`},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--trigger", "kill"}, `--trigger "kill": want backend or routing-control`},
+		{[]string{"drill", "--api", "http://127.0.0.1:8053", "--dns", "127.0.0.1:5300", "--record", "latency"}, `--record "latency": want failover or weighted`},
 		{[]string{"qps", "--queries", qf}, "--server is required"},
 		{[]string{"qps", "--server", "127.0.0.1:53"}, "--queries is required"},
 		{[]string{"qps", "--server", "127.0.0.1", "--queries", qf}, `--server "127.0.0.1": want host:port`},
@@ -70,7 +84,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"--help"}, {"qps", "-h"}, {"propagation", "--help"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"qps", "-h"}, {"propagation", "--help"}, {"drill", "--help"}} {
 		code, out, errOut := dnsload(t, args...)
 		if code != 0 || !strings.Contains(out, "usage: dnsload") || errOut != "" {
 			t.Errorf("dnsload %q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
@@ -78,6 +92,12 @@ func TestHelp(t *testing.T) {
 	}
 	if _, out, _ := dnsload(t, "qps", "-h"); !strings.Contains(out, "-outstanding") {
 		t.Errorf("qps -h does not list its flags: %s", out)
+	}
+	_, out, _ := dnsload(t, "drill", "-h")
+	for _, want := range []string{"-trigger", "-record", "-backends", "answers in a row without the primary"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("drill -h lacks %q: %s", want, out)
+		}
 	}
 }
 
@@ -239,5 +259,48 @@ func TestPropagation(t *testing.T) {
 	zs, err := client.New(st.APIURL, "", nil).AllZones(context.Background())
 	if err != nil || len(zs) != 0 {
 		t.Errorf("zones left behind: %v %+v", err, zs)
+	}
+}
+
+// TestDrill runs a routing-control drill on weighted sets through the
+// command, against a real stack of two nodes, and checks its JSON: the
+// fields it always had, and the trigger and record it ran with.
+func TestDrill(t *testing.T) {
+	st := stacktest.Start(t, 2)
+	code, out, errOut := dnsload(t, "drill", "--api", st.APIURL, "--dns", strings.Join(st.DNS, ","), "--interval", "1", "--threshold", "2",
+		"--rate", "100", "--trigger", "routing-control", "--record", "weighted", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	keys := slices.Sorted(maps.Keys(raw))
+	if want := []string{"detectionSeconds", "failbackSeconds", "flipSeconds", "queries", "record", "servfail", "timeouts", "trigger", "wrongAnswers"}; !slices.Equal(keys, want) {
+		t.Errorf("JSON keys %v, want %v", keys, want)
+	}
+	var r loadtest.DrillResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("drill: %s", out)
+	if r.Trigger != "routing-control" || r.Record != "weighted" || r.Queries == 0 || r.Servfail != 0 || r.WrongAnswers != 0 || r.DetectionSeconds <= 0 {
+		t.Errorf("report %+v", r)
+	}
+	for _, n := range st.DNS {
+		if r.FlipSeconds[n] <= 0 || r.FailbackSeconds[n] <= 0 {
+			t.Errorf("node %s: flip %v, fail-back %v", n, r.FlipSeconds[n], r.FailbackSeconds[n])
+		}
+	}
+	if errOut != "" {
+		t.Errorf("--json wrote to stderr: %q", errOut)
+	}
+	c := client.New(st.APIURL, "", nil)
+	if zs, err := c.AllZones(context.Background()); err != nil || len(zs) != 0 {
+		t.Errorf("zones left behind: %v %+v", err, zs)
+	}
+	if hcs, err := c.AllHealthChecks(context.Background()); err != nil || len(hcs) != 0 {
+		t.Errorf("health checks left behind: %v %+v", err, hcs)
 	}
 }

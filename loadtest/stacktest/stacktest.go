@@ -3,7 +3,10 @@
 // REST API over the etcd store on an httptest server, and DNS nodes, each
 // with its own Mirror, Syncer, Table and responder on 127.0.0.1:0 and its
 // own registration for INSYNC, as separate healthdns processes would have.
-// Everything stops in t.Cleanup.
+// Health checking runs as in healthdns: a Monitor per DNS node answers its
+// Table's health questions, one Checker probes the endpoint checks, and the
+// API serves /v1/healthchecks, so a drill can take a backend down and watch
+// the nodes flip. Everything stops in t.Cleanup.
 package stacktest
 
 import (
@@ -13,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/healthdns/healthdns/api"
 	"github.com/healthdns/healthdns/dnsserver"
+	"github.com/healthdns/healthdns/healthcheck"
 	"github.com/healthdns/healthdns/internal/etcdtest"
 	"github.com/healthdns/healthdns/zones"
 	"github.com/healthdns/healthdns/zones/etcdstore"
@@ -44,9 +50,13 @@ func Start(t *testing.T, nodes int) *Stack {
 
 	st := &Stack{}
 	var apiMirror *etcdstore.Mirror
+	var apiMonitor *healthcheck.Monitor
 	for i := 0; i < nodes; i++ {
 		mirror := etcdstore.NewMirror()
 		table := dnsserver.NewTable()
+		monitor := newMonitor(t, cli)
+		table.SetHealth(monitor)
+		goRun(monitor.Run)
 		node := etcdstore.NewNode(etcdstore.NodeOptions{Client: cli, NodeID: "dns-" + string(rune('a'+i))})
 		syncer := etcdstore.NewSyncer(etcdstore.SyncerOptions{
 			Client: cli, Mirror: mirror,
@@ -69,19 +79,35 @@ func Start(t *testing.T, nodes int) *Stack {
 		})
 		st.DNS = append(st.DNS, srv.Addr())
 		if apiMirror == nil {
-			apiMirror = mirror
+			apiMirror, apiMonitor = mirror, monitor
 		}
 		poll(t, "a DNS node's mirror to sync", mirror.Synced)
+		poll(t, "a DNS node's health monitor to sync", monitor.Synced)
 	}
 	if apiMirror == nil {
-		apiMirror = etcdstore.NewMirror()
+		apiMirror, apiMonitor = etcdstore.NewMirror(), newMonitor(t, cli)
 		goRun(etcdstore.NewSyncer(etcdstore.SyncerOptions{Client: cli, Mirror: apiMirror}).Run)
+		goRun(apiMonitor.Run)
 		poll(t, "the API's mirror to sync", apiMirror.Synced)
+		poll(t, "the API's health monitor to sync", apiMonitor.Synced)
 	}
+	checker, err := healthcheck.NewChecker(healthcheck.CheckerOptions{Client: cli, NodeID: "checker-a"})
+	if err != nil {
+		t.Fatalf("stacktest: checker: %v", err)
+	}
+	goRun(checker.Run)
 
 	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: apiMirror,
 		NameServers: []string{"ns1.example.net", "ns2.example.net"}})
-	a, err := api.New(api.Options{Store: store, Ready: apiMirror.Synced})
+	hcStore, err := healthcheck.NewStore(healthcheck.StoreOptions{Client: cli, InUse: store.CheckUsers})
+	if err != nil {
+		t.Fatalf("stacktest: health check store: %v", err)
+	}
+	hcService, err := healthcheck.NewService(hcStore, apiMonitor)
+	if err != nil {
+		t.Fatalf("stacktest: health check service: %v", err)
+	}
+	a, err := api.New(api.Options{Store: store, Ready: apiMirror.Synced, HealthChecks: hcService})
 	if err != nil {
 		t.Fatalf("stacktest: api: %v", err)
 	}
@@ -89,6 +115,17 @@ func Start(t *testing.T, nodes int) *Stack {
 	t.Cleanup(hs.Close)
 	st.APIURL = hs.URL
 	return st
+}
+
+// newMonitor returns a health Monitor with Route 53's quorum, as healthdns
+// runs one per process.
+func newMonitor(t *testing.T, cli *clientv3.Client) *healthcheck.Monitor {
+	t.Helper()
+	m, err := healthcheck.NewMonitor(healthcheck.MonitorOptions{Client: cli, Quorum: healthcheck.DefaultQuorum})
+	if err != nil {
+		t.Fatalf("stacktest: health monitor: %v", err)
+	}
+	return m
 }
 
 // poll waits for cond, failing the test after a deadline.
