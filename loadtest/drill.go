@@ -160,9 +160,10 @@ func DrillBackendCheck(raw string) (zones.HealthCheckConfig, error) {
 	return cfg, nil
 }
 
-// normalize fills in the defaults and refuses options a drill cannot run
-// with, naming the option.
-func (o *DrillOptions) normalize() error {
+// Normalize fills in the defaults and refuses options a drill cannot run
+// with, naming the option; Drill calls it, and a command line can call it
+// first to report bad flags as such.
+func (o *DrillOptions) Normalize() error {
 	if o.API == nil {
 		return errors.New("drill: no API client")
 	}
@@ -214,7 +215,7 @@ func (o *DrillOptions) normalize() error {
 // flip and fail-back times and every SERVFAIL, timeout and wrong answer
 // (see DrillResult). It removes what it created, also on error.
 func Drill(ctx context.Context, o DrillOptions) (*DrillResult, error) {
-	if err := o.normalize(); err != nil {
+	if err := o.Normalize(); err != nil {
 		return nil, err
 	}
 	d := &drill{o: o, suffix: strconv.FormatInt(time.Now().UnixNano()%1e9, 36)}
@@ -420,42 +421,45 @@ func (d *drill) createRecords(ctx context.Context) error {
 // up, and the checker has observed both backends healthy, so that the
 // drill starts from a steady state.
 func (d *drill) waitSteady(ctx context.Context, w *drillWatch) error {
-	deadline := time.Now().Add(d.o.Timeout)
-	want := "the primary"
+	want := "answer of the primary"
 	if d.o.Record == RecordWeighted {
-		want = "both the primary and the secondary"
+		want = "answers of both the primary and the secondary"
 	}
-	for {
-		missing := w.missing(w.steady)
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("nodes never answered %s within %s: %s", want, d.o.Timeout, strings.Join(missing, ", "))
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := d.waitNodes(ctx, w, want, w.steady); err != nil {
+		return err
 	}
-	type checkWait struct {
-		role, id string
-		observed bool // an endpoint check: wait for a checker's observation
-	}
-	waits := []checkWait{{"primary's", d.probes[0], true}, {"secondary's", d.probes[1], true}}
+	// The endpoint checks must also have a checker's observation; the
+	// calculated one (routing-control trigger) has none of its own.
+	ids := []string{d.probes[0], d.probes[1]}
 	if d.onPrimary != d.probes[0] {
-		waits = append(waits, checkWait{"primary's calculated", d.onPrimary, false})
+		ids = append(ids, d.onPrimary)
 	}
-	for _, c := range waits {
-		for {
-			st, err := d.o.API.HealthCheckStatus(ctx, c.id)
-			if err == nil && st.Status == "HEALTHY" && (!c.observed || len(st.Observations) > 0) {
-				break
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("the %s check %s was never observed HEALTHY", c.role, c.id)
-			}
-			time.Sleep(50 * time.Millisecond)
+	for _, id := range ids {
+		observed := id == d.probes[0] || id == d.probes[1]
+		if err := d.waitCheck(ctx, id, "HEALTHY", observed); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// waitCheck polls check id until its status is want (and, if observed,
+// a checker has reported on it). It polls
+// 20 times a second: well inside the API's default limit (50 a client),
+// so cleanup and other callers are not throttled; a status is known to
+// 50 ms.
+func (d *drill) waitCheck(ctx context.Context, id, want string, observed bool) error {
+	start := time.Now()
+	for {
+		st, err := d.o.API.HealthCheckStatus(ctx, id)
+		if err == nil && st.Status == want && (!observed || len(st.Observations) > 0) {
+			return nil
+		}
+		if time.Since(start) > d.o.Timeout || ctx.Err() != nil {
+			return fmt.Errorf("check %s never turned %s within %s", id, want, d.o.Timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (d *drill) downAction() string {
@@ -504,22 +508,13 @@ func (d *drill) bringUp(ctx context.Context) error {
 // waitDetection waits until the check the primary's record routes on is
 // UNHEALTHY and records how long after since that was seen.
 func (d *drill) waitDetection(ctx context.Context, w *drillWatch, since time.Time) error {
-	for {
-		st, err := d.o.API.HealthCheckStatus(ctx, d.onPrimary)
-		if err == nil && st.Status == "UNHEALTHY" {
-			det := time.Since(since)
-			w.setDetection(det)
-			d.logf("detected after %.2fs", det.Seconds())
-			return nil
-		}
-		if time.Since(since) > d.o.Timeout || ctx.Err() != nil {
-			return fmt.Errorf("the primary's check %s never turned UNHEALTHY within %s", d.onPrimary, d.o.Timeout)
-		}
-		// 20 requests a second: well inside the API's default limit (50 a
-		// client), so cleanup and other callers are not throttled; detection
-		// is known to 50 ms.
-		time.Sleep(50 * time.Millisecond)
+	if err := d.waitCheck(ctx, d.onPrimary, "UNHEALTHY", false); err != nil {
+		return fmt.Errorf("the primary's %w", err)
 	}
+	det := time.Since(since)
+	w.setDetection(det)
+	d.logf("detected after %.2fs", det.Seconds())
+	return nil
 }
 
 // waitNodes waits until done holds for every node.

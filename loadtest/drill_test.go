@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -221,7 +222,7 @@ func TestDrillWatchWeighted(t *testing.T) {
 	say(drillPrimary)
 	say(drillPrimary)
 	say("") // an empty answer: wrong
-	w.judge(node, nil, &net.OpError{Op: "read", Err: errTimeout{}}, at(i))
+	w.judge(node, nil, &net.OpError{Op: "read", Err: errors.New("i/o timeout")}, at(i))
 	sf := answerOf("")
 	sf.Rcode = dns.RcodeServerFailure
 	w.judge(node, sf, nil, at(i))
@@ -255,8 +256,3 @@ func TestDrillWatchFailover(t *testing.T) {
 		t.Errorf("%+v: want a flip at 3s and no wrong answer", res)
 	}
 }
-
-type errTimeout struct{}
-
-func (errTimeout) Error() string { return "i/o timeout" }
-func (errTimeout) Timeout() bool { return true }

@@ -19,11 +19,11 @@ import (
 const (
 	DefaultDuration = 10 * time.Second
 	// DefaultSockets is dnsperf's default (-c 1): the same load, and the
-	// same cost of reading replies, so the two report the same latency.
-	// More sockets spread a server's work over more of its threads
-	// (SO_REUSEPORT) but cost each reply more on the way in: at 20k qps
-	// 4 sockets took 19.9 us from the wire to dnsload's timestamp against
-	// 10.7 us for 1 (docs/benchmarks.md).
+	// same cost of reading replies. More sockets spread a server's work
+	// over more of its threads (SO_REUSEPORT) but cost each reply more on
+	// the way in: at 20k qps a reply took 19.9 us from the wire to
+	// dnsload's timestamp with 4 sockets, 10.7-15.2 us with 1
+	// (docs/benchmarks.md).
 	DefaultSockets = 1
 	DefaultTimeout = time.Second
 	// DefaultTCPWindow is the most queries in flight on one TCP connection

@@ -161,9 +161,9 @@ func TestRunCounts(t *testing.T) {
 }
 
 // TestRunPaced wants the schedule's count exactly, however late the
-// goroutines wake: what falls due is sent.
-// TestRunPaced runs with one P (one loop sends and receives) and with two
-// (a sender and a receiver, where the platform has them).
+// goroutines wake (what falls due is sent), with one P (one loop sends and
+// receives) and with two (a sender and a receiver, where the platform has
+// them).
 func TestRunPaced(t *testing.T) {
 	addr := startDNS(t, "udp")
 	for _, procs := range []int{1, 2} {

@@ -51,14 +51,9 @@ func newUDPSocket(w *worker, server string) (*udpSocket, error) {
 
 func (s *udpSocket) close() { s.conn.Close() }
 
-// receive reads the replies that have arrived, if read is set (the caller
-// knows the socket is readable, or does not know), and returns how many.
-// Replies are read before anything is sent, so that a send does not delay
-// their timestamps.
-func (s *udpSocket) receive(read bool) int {
-	if !read {
-		return 0
-	}
+// receive reads the replies that have arrived, without waiting, and
+// returns how many.
+func (s *udpSocket) receive() int {
 	return s.sys.drain(recvBatch)
 }
 

@@ -130,10 +130,11 @@ func (u *udpSys) drain(n int) int {
 // two Ps for this loop) it sends from this goroutine and reads replies on a
 // second one, as dnsperf's sender and receiver threads do: both wait in raw
 // ppoll calls, so each keeps its P and its thread, and a reply is read when
-// it arrives, whatever the sender is doing. At 20,000 queries a second that
-// halved dnsload's CPU (4.1 s for 5 s of load, then 2.2 s; dnsperf 2.1 s)
-// and brought its average latency from 14-17% above dnsperf's to 5-13%
-// (medians of alternating runs, docs/benchmarks.md). As fast as possible,
+// it arrives, whatever the sender is doing. At 20,000 queries a second
+// (docs/benchmarks.md) the split took dnsload's CPU for 5 s of load from
+// 3.25 s to 2.19 s (dnsperf 2.06 s), and the median ratio of its average
+// latency to dnsperf's from 1.163 (one loop) to 0.87-1.13 over later sets:
+// close, not reliably within 10%. As fast as possible,
 // or short of Ps, one loop does both, so that sending cannot starve reading
 // on a shared core (and goroutines holding their Ps in raw calls do not
 // starve each other).
@@ -212,7 +213,7 @@ func pollFds(socks []*udpSocket) []unix.PollFd {
 func receiveReady(socks []*udpSocket, fds []unix.PollFd) {
 	for i, s := range socks {
 		if fds[i].Revents != 0 { // POLLIN, or POLLERR for an ICMP error
-			s.receive(true)
+			s.receive()
 		}
 		fds[i].Revents = 0
 	}
@@ -239,8 +240,8 @@ func poll(fds []unix.PollFd, ns int64) {
 		// thread's P to another thread and wakes sysmon, thousands of
 		// times a second, which on a busy core delays reading replies
 		// and so inflates the latency measured (the server does the
-		// same, dnsserver/udp_linux.go). Holding the P a few hundred
-		// microseconds delays only the progress line.
+		// same, dnsserver/udp_linux.go). Holding the P up to rawPollMax
+		// delays other goroutines, such as the progress line, as long.
 		_, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(p), uintptr(len(fds)), uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 		if errno != 0 { // EINTR: look at every socket
 			markAll(fds)

@@ -81,7 +81,7 @@ func runUDP(ctx context.Context, socks []*udpSocket, _ bool) error {
 		go func() {
 			defer wg.Done()
 			for {
-				got := s.receive(true)
+				got := s.receive()
 				sent := s.transmit(ctx)
 				if s.finished() {
 					return

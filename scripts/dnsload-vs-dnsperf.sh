@@ -21,7 +21,8 @@ trap cleanup EXIT
 bin/healthdns serve --data-dir "$work/data" --dns-addr $dns --api-addr 127.0.0.1:38063 \
   --embedded-etcd-client-url http://127.0.0.1:32389 --embedded-etcd-peer-url http://127.0.0.1:32390 \
   --log-level warn >"$work/serve.log" 2>&1 & srv=$!
-for _ in $(seq 300); do curl -fsS $api/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+ready=; for _ in $(seq 300); do curl -fsS $api/readyz >/dev/null 2>&1 && ready=1 && break; sleep 0.1; done
+[ -n "$ready" ] || { echo "the node was not ready within 30 s" >&2; exit 1; }
 "$here/../shared/bench/gen-zone.sh" "$work" "$names" >/dev/null
 bin/healthdns zone create perf.test >/dev/null
 bin/healthdns zone import perf.test "$work/perf.test.zone" --wait >/dev/null

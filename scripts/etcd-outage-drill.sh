@@ -27,7 +27,8 @@ start_etcd
 "$H" serve --dns-addr "127.0.0.1:$port" --api-addr "127.0.0.1:$((port + 3))" --etcd-endpoints "$ec" \
   --data-dir "$dir/node" --log-level warn --api-rate-limit 0 >"$dir/node.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 300); do curl -fsS "$api/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+ready=; for _ in $(seq 300); do curl -fsS "$api/readyz" >/dev/null 2>&1 && ready=1 && break; sleep 0.1; done
+[ -n "$ready" ] || { echo "the node was not ready within 30 s" >&2; exit 1; }
 "$here/../shared/bench/gen-zone.sh" "$dir/zone" 1000 >/dev/null
 "$H" zone create perf.test --api "$api" >/dev/null
 "$H" zone import perf.test "$dir/zone/perf.test.zone" --api "$api" --wait >/dev/null
@@ -47,10 +48,12 @@ sleep "$((outage - 3))"
 start_etcd
 say "etcd restarted"
 t0=$(date +%s.%N)
-until "$H" record upsert perf.test after A 60 192.0.2.123 --api "$api" >/dev/null 2>&1; do sleep 0.05; done
+ok=; for _ in $(seq 1200); do "$H" record upsert perf.test after A 60 192.0.2.123 --api "$api" >/dev/null 2>&1 && ok=1 && break; sleep 0.05; done
+[ -n "$ok" ] || { say "no write accepted within 60 s of the restart"; exit 1; }
 t1=$(date +%s.%N)
 say "first successful write $(echo "$t1 - $t0" | bc | cut -c1-5) s after the restart"
-until [ "$(dig +short +tries=1 +time=1 -p "$port" @127.0.0.1 after.perf.test A)" = 192.0.2.123 ]; do sleep 0.01; done
+ok=; for _ in $(seq 1000); do [ "$(dig +short +tries=1 +time=1 -p "$port" @127.0.0.1 after.perf.test A)" = 192.0.2.123 ] && ok=1 && break; sleep 0.01; done
+[ -n "$ok" ] || { say "the change was not answered by DNS within 1,000 tries"; exit 1; }
 t2=$(date +%s.%N)
 say "the change answered by DNS $(echo "($t2 - $t1) * 1000" | bc | cut -d. -f1) ms after the API accepted it"
 wait "$load" || true

@@ -54,26 +54,11 @@ func (c *cli) drill(args []string) error {
 	if !(o.Rate >= 1 && o.Rate <= 100000) { // also NaN
 		return usagef("--rate %v: want 1 to 100000 queries per second", o.Rate)
 	}
-	if o.Trigger != loadtest.TriggerBackend && o.Trigger != loadtest.TriggerRoutingControl {
-		return usagef("--trigger %q: want %s or %s", o.Trigger, loadtest.TriggerBackend, loadtest.TriggerRoutingControl)
-	}
-	if o.Record != loadtest.RecordFailover && o.Record != loadtest.RecordWeighted {
-		return usagef("--record %q: want %s or %s", o.Record, loadtest.RecordFailover, loadtest.RecordWeighted)
-	}
-	if o.Backends = splitList(backendList); len(o.Backends) > 0 {
-		if o.Trigger != loadtest.TriggerRoutingControl {
-			return usagef("--backends needs --trigger %s: the drill cannot stop a backend it did not start", loadtest.TriggerRoutingControl)
-		}
-		if len(o.Backends) != 2 {
-			return usagef("--backends: want two URLs (the primary's and the secondary's), got %d", len(o.Backends))
-		}
-		for _, b := range o.Backends {
-			if _, err := loadtest.DrillBackendCheck(b); err != nil {
-				return usagef("--backends: %v", err)
-			}
-		}
-	}
+	o.Backends = splitList(backendList)
 	o.API = client.New(apiURL, token, nil)
+	if err := o.Normalize(); err != nil { // trigger, record, backends
+		return usagef("%v", err)
+	}
 	if !quiet && !jsonOut {
 		o.Progress = c.stderr
 	}
