@@ -254,9 +254,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	if m.srv != nil && m.srv.opts.Table != nil {
 		for origin, z := range m.srv.opts.Table.Load().zones {
-			if z.qc != nil {
-				ch <- prometheus.MustNewConstMetric(m.zoneDesc, prometheus.CounterValue, float64(z.qc.sum()), origin)
-			}
+			ch <- prometheus.MustNewConstMetric(m.zoneDesc, prometheus.CounterValue, float64(z.qc.sum()), origin)
 		}
 	}
 	if m.srv != nil {

@@ -26,7 +26,6 @@ type Table struct {
 	mu  sync.Mutex // serialises Apply
 	cur atomic.Pointer[Snapshot]
 	gen atomic.Uint64
-	qcs map[string]*zoneQueries // by origin, kept across versions of a zone (under mu)
 }
 
 // zoneQueries counts one zone's queries in per-loop slots, each on a cache
@@ -49,7 +48,7 @@ func (c *zoneQueries) sum() (n uint64) {
 
 // NewTable returns a table serving no zone.
 func NewTable() *Table {
-	t := &Table{qcs: map[string]*zoneQueries{}}
+	t := &Table{}
 	t.cur.Store(&Snapshot{zones: map[string]*zone{}})
 	return t
 }
@@ -78,7 +77,6 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 		if d.Removed {
 			delete(next.zones, origin)
 			delete(edits, origin)
-			delete(t.qcs, origin)
 			continue
 		}
 		e := edits[origin]
@@ -115,9 +113,12 @@ func (t *Table) Apply(deltas []zones.ZoneDelta) error {
 	}
 	for origin, e := range edits {
 		z := e.finish()
-		if z.qc = t.qcs[origin]; z.qc == nil {
+		// A zone keeps its query counter across versions; one removed
+		// (earlier in this batch or before) starts again at 0.
+		if prev := next.zones[origin]; prev != nil {
+			z.qc = prev.qc
+		} else {
 			z.qc = new(zoneQueries)
-			t.qcs[origin] = z.qc
 		}
 		next.zones[origin] = z
 	}

@@ -173,6 +173,40 @@ func TestApplyRejects(t *testing.T) {
 	}
 }
 
+// TestZoneQueryCounter: a zone's query counter lives as long as the zone,
+// through new versions, and a failed Apply changes it no more than it
+// changes the snapshot.
+func TestZoneQueryCounter(t *testing.T) {
+	tb := tableOf(t, map[string]string{"inc.test.": smallZone})
+	count := func() uint64 { return tb.Load().zones["inc.test."].qc.sum() }
+	tb.Load().zones["inc.test."].qc.inc(0)
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Put: []*zones.Set{set(t, "a.inc.test. 300 IN A 192.0.2.1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Reset: true, Put: parseZone(t, "inc.test.", smallZone)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != 1 {
+		t.Fatalf("after an edit and a reset: %d queries counted, want 1", got)
+	}
+	bad := zones.ZoneDelta{Origin: "inc.test.", Del: []zones.SetKey{{Name: "x.inc.test.", Type: "NOSUCHTYPE"}}}
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Removed: true}, bad}); err == nil {
+		t.Fatal("a bad delta was accepted")
+	}
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Put: []*zones.Set{set(t, "b.inc.test. 300 IN A 192.0.2.2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != 1 {
+		t.Errorf("after a failed removal: %d queries counted, want 1", got)
+	}
+	if err := tb.Apply([]zones.ZoneDelta{{Origin: "inc.test.", Removed: true}, {Origin: "inc.test.", Reset: true, Put: parseZone(t, "inc.test.", smallZone)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != 0 {
+		t.Errorf("removed and added again: %d queries counted, want 0", got)
+	}
+}
+
 func TestApplyRoutingSetsUnion(t *testing.T) {
 	tb := tableOf(t, map[string]string{"inc.test.": smallZone})
 	a := set(t, "w.inc.test. 60 IN A 192.0.2.1", "w.inc.test. 60 IN A 192.0.2.2")

@@ -374,7 +374,8 @@ func runServe(c serveConfig, logger *slog.Logger) error {
 	mirror := etcdstore.NewMirror()
 	if !roles.api {
 		// Nothing reads record sets here but the answer table: keep them
-		// there only (a third of the memory at a million record sets).
+		// there only (in-use heap 735 -> 389 MB at a million record sets,
+		// docs/benchmarks.md).
 		mirror = etcdstore.NewLeanMirror(table)
 	}
 	cidr := &etcdstore.CIDRTable{}

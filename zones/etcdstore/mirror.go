@@ -168,14 +168,18 @@ func NewLeanMirror(src SetSource) *Mirror {
 	return m
 }
 
-// startBuild is called when z is about to receive a zone's whole contents
-// (a full sync, a replacing import, the local copy): a lean Mirror passes
-// them straight to a build of its SetSource instead of indexing them.
-func (m *Mirror) startBuild(z *zoneData, sizeHint int) {
-	if m.lean {
+// resetZone empties z before it receives a zone's whole contents (a full
+// sync, a replacing import, the local copy). A lean Mirror passes them
+// straight to a build of its SetSource instead of indexing them, once it
+// knows the zone (its metadata); until then, as always on a full Mirror,
+// the zone gets a fresh index of sizeHint names.
+func (m *Mirror) resetZone(z *zoneData, sizeHint int) {
+	if m.lean && z.meta.ID != "" {
 		z.names, z.sorted, z.count = nil, nil, 0
 		z.build = m.src.NewBuild(z.meta.ID, z.meta.Name, sizeHint)
+		return
 	}
+	z.reset(sizeHint)
 }
 
 // built is called when a zone's full contents have been handed over (as a

@@ -17,6 +17,7 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -282,7 +283,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 	for zid, m := range metas {
 		z := newZoneData()
 		z.meta, z.head, z.headRev = m, heads[zid], headRevs[zid]
-		s.o.Mirror.startBuild(z, 0)
+		s.o.Mirror.resetZone(z, 0)
 		if z.head.Base != "" {
 			if err := s.loadSets(ctx, zid, m.Name, z.head.Base, rev, func(sets []*zones.Set) { putAll(z, sets) }); err != nil {
 				return 0, err
@@ -293,8 +294,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 				continue
 			}
 			if e.Replace != nil {
-				z.reset(0)
-				s.o.Mirror.startBuild(z, 0)
+				s.o.Mirror.resetZone(z, 0)
 				if err := s.loadSets(ctx, zid, m.Name, e.Replace.Gen, rev, func(sets []*zones.Set) { putAll(z, sets) }); err != nil {
 					return 0, err
 				}
@@ -466,22 +466,18 @@ func (s *Syncer) loadSets(ctx context.Context, zid, origin, gen string, rev int6
 	procs := runtime.GOMAXPROCS(0)
 	return s.eachBlobPage(ctx, zid, gen, rev, int64(max(4, procs)), func(kvs []*mvccpb.KeyValue) error {
 		out := make([][]*zones.Set, len(kvs))
-		errs := make([]error, len(kvs))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, procs)
+		var g errgroup.Group
+		g.SetLimit(procs)
 		for i, kv := range kvs {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				out[i], errs[i] = s.decodeChunk(kv.Key, kv.Value, origin)
-			}()
+			g.Go(func() (err error) {
+				out[i], err = s.decodeChunk(kv.Key, kv.Value, origin)
+				return err
+			})
 		}
-		wg.Wait()
+		if err := g.Wait(); err != nil {
+			return err
+		}
 		for i := range out {
-			if errs[i] != nil {
-				return errs[i]
-			}
 			put(out[i])
 			out[i] = nil
 		}
@@ -653,16 +649,12 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			}
 			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
 			z := m.zone(zid)
-			d := zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name}
-			_, reset := replaced[i]
+			var d zones.ZoneDelta
+			rss, reset := replaced[i]
 			if reset {
-				rss := replaced[i]
-				z.reset(len(rss))
-				if z.meta.ID != "" {
-					// Without its metadata (it comes later in this batch)
-					// the zone keeps an index, handed over when it does.
-					m.startBuild(z, len(rss))
-				}
+				// Without its metadata (it comes later in this batch) a lean
+				// zone keeps an index, handed over when it does.
+				m.resetZone(z, len(rss))
 				s.putDecoded(z, rss, "stored")
 			}
 			put, del := s.applyOps(z, e.Ops)
@@ -672,7 +664,7 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 					m.built(z)
 				}
 			} else {
-				d.Put, d.Del = put, del
+				d = zones.ZoneDelta{ZoneID: zid, Origin: z.meta.Name, Put: put, Del: del}
 			}
 			if z.meta.ID != "" {
 				deltas = append(deltas, d)
