@@ -294,7 +294,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// observe counts a reply in the shared shard.
+// observe counts a reply in this shard.
 func (c *queryCounts) observe(qtype uint16, rcode int, tr Transport, truncated bool) {
 	c.n[(qtypeSlot(qtype)*numRcodes+rcodeSlot(rcode))*2+int(tr&1)].Add(1)
 	if truncated {

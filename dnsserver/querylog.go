@@ -68,6 +68,9 @@ type qlShard struct {
 }
 
 // NewQueryLog starts the flusher; Close stops it and writes what is left.
+// qlBufSize is the capacity a UDP loop's query-log buffer starts with.
+const qlBufSize = 64 << 10
+
 func NewQueryLog(o QueryLogOptions) (*QueryLog, error) {
 	if o.Writer == nil {
 		return nil, errors.New("dnsserver: QueryLogOptions.Writer is nil")
@@ -103,7 +106,7 @@ func NewQueryLog(o QueryLogOptions) (*QueryLog, error) {
 }
 
 func (q *QueryLog) shard() *qlShard {
-	s := &qlShard{buf: make([]byte, 0, 64<<10)}
+	s := &qlShard{buf: make([]byte, 0, qlBufSize)}
 	q.mu.Lock()
 	q.shards = append(q.shards, s)
 	q.mu.Unlock()
@@ -115,7 +118,7 @@ func (q *QueryLog) run() {
 	defer close(q.done)
 	t := time.NewTicker(q.interval)
 	defer t.Stop()
-	spare := make([]byte, 0, 64<<10)
+	spare := make([]byte, 0, qlBufSize)
 	for {
 		select {
 		case <-q.stop:
@@ -148,7 +151,7 @@ func (q *QueryLog) flush(spare *[]byte) {
 			q.log.Warn("query log write", "err", err)
 		}
 		if cap(full) > 4*q.maxBuf {
-			full = make([]byte, 0, 64<<10) // do not keep a buffer grown by one burst
+			full = make([]byte, 0, qlBufSize) // do not keep a buffer grown by one burst
 		}
 		*spare = full[:0]
 	}
