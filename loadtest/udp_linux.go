@@ -78,9 +78,9 @@ func (u *udpSys) send(n int) int {
 		}
 		u.buf = packet(u.buf, &s.queries[s.qpos], id)
 		s.stamp(id, s.qpos, now)
-		_, err := syscall.Write(u.fd, u.buf)
+		err := rawWrite(u.fd, u.buf)
 		for err == syscall.EINTR {
-			_, err = syscall.Write(u.fd, u.buf)
+			err = rawWrite(u.fd, u.buf)
 		}
 		if err != nil {
 			// EAGAIN (buffer full) or the ICMP error of an earlier query
@@ -256,4 +256,18 @@ func markAll(fds []unix.PollFd) {
 	for i := range fds {
 		fds[i].Revents = unix.POLLIN
 	}
+}
+
+// rawWrite writes b to the non-blocking descriptor fd as a raw system call.
+// syscall.Write tells the runtime it may block: when it runs past a sysmon
+// tick (20 us and up; a write on the loopback delivers the datagram to the
+// server's socket and wakes its reader, 5-35 us), sysmon hands the P to
+// another thread, and the sender comes back to find its P gone and hops to
+// a third thread. A write on a non-blocking socket never blocks.
+func rawWrite(fd int, b []byte) error {
+	_, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
