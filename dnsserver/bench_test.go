@@ -191,7 +191,7 @@ func BenchmarkUDPLoopServe(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		l := s.newUDPLoop(nil)
+		l := s.newUDPLoop(nil, 0)
 		from := netip.MustParseAddrPort("192.0.2.1:5353")
 		for _, c := range []struct {
 			name, qname string

@@ -357,7 +357,7 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := s.newUDPLoop(nil)
+	l := s.newUDPLoop(nil, 0)
 	from := netip.MustParseAddrPort("192.0.2.1:5353")
 	buf := make([]byte, 0, udpReadSize)
 	for _, q := range []struct {

@@ -129,6 +129,9 @@ type queryCounts struct {
 	latencySum [2]atomic.Uint64 // nanoseconds
 	size       [2][len(sizeBuckets) + 1]atomic.Uint64
 	sizeSum    [2]atomic.Uint64 // octets
+	// zoneSlot is this shard's slot in the per-zone query counters
+	// (zoneQueries): a UDP loop's index, or sharedSlot.
+	zoneSlot int
 }
 
 // Latency buckets double from 1 us: 1, 2, 4 ... 65536 us (then +Inf), so
@@ -185,7 +188,7 @@ func newMetrics(reg prometheus.Registerer, srv *Server) (*metrics, error) {
 			Help: "Queries whose answer panicked and were answered SERVFAIL.",
 		}),
 	}
-	m.shared = m.newShard()
+	m.shared = m.newShard(sharedSlot)
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m, m.panics} {
 			if err := reg.Register(c); err != nil {
@@ -196,9 +199,10 @@ func newMetrics(reg prometheus.Registerer, srv *Server) (*metrics, error) {
 	return m, nil
 }
 
-// newShard returns a new shard of query counters, counted from now on.
-func (m *metrics) newShard() *queryCounts {
-	c := &queryCounts{n: make([]atomic.Uint64, numSlots)}
+// newShard returns a new shard of query counters, counted from now on,
+// that counts zones' queries in zoneSlot.
+func (m *metrics) newShard(zoneSlot int) *queryCounts {
+	c := &queryCounts{n: make([]atomic.Uint64, numSlots), zoneSlot: zoneSlot}
 	m.mu.Lock()
 	m.shards = append(m.shards, c)
 	m.mu.Unlock()

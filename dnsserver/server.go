@@ -167,9 +167,7 @@ func (s *Server) Start() error {
 		servers = append(servers, s.udp)
 	} else {
 		for i, c := range conns {
-			l := s.newUDPLoop(c)
-			l.slot = i
-			s.udpLoop = append(s.udpLoop, l)
+			s.udpLoop = append(s.udpLoop, s.newUDPLoop(c, i))
 		}
 		started <- struct{}{}
 	}
@@ -388,7 +386,7 @@ func (s *Server) handler(tr Transport) dns.Handler {
 		if s.ql != nil {
 			e = &qlEntry{at: start, tr: tr, remote: remote}
 		}
-		out := s.reply(req, tr, remote, (*bp)[:cap(*bp)], s.metrics.shared, e, sharedSlot) // PackBuffer uses len, not cap
+		out := s.reply(req, tr, remote, (*bp)[:cap(*bp)], s.metrics.shared, e) // PackBuffer uses len, not cap
 		if out == nil {
 			return
 		}
@@ -405,7 +403,7 @@ func (s *Server) handler(tr Transport) dns.Handler {
 // reply computes and packs the reply to req. A panic on the way becomes
 // SERVFAIL (logged and counted); every reply is counted. When e is not nil
 // it is filled for the query log and RRL.
-func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []byte, counts *queryCounts, e *qlEntry, slot int) (out []byte) {
+func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []byte, counts *queryCounts, e *qlEntry) (out []byte) {
 	var qtype uint16
 	if len(req.Question) > 0 {
 		qtype = req.Question[0].Qtype
@@ -429,7 +427,7 @@ func (s *Server) reply(req *dns.Msg, tr Transport, remote netip.AddrPort, buf []
 	var info answerInfo
 	resp = answer(s.opts.Table.Load(), req, tr, remote, nil, &info)
 	if info.zone != nil {
-		info.zone.qc.inc(slot) // Apply gives every published zone its counter
+		info.zone.qc.inc(counts.zoneSlot) // Apply gives every published zone its counter
 	}
 	if e != nil {
 		e.zone, e.setID = info.zone, info.setID

@@ -77,7 +77,7 @@ func TestServerPanicIsServfail(t *testing.T) {
 	}
 	// A nil snapshot makes Answer panic.
 	s.opts.Table = &Table{}
-	out := s.reply(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{}, nil, s.metrics.shared, nil, sharedSlot)
+	out := s.reply(newQuery("example.org.", dns.TypeA, 1232, false), UDP, netip.AddrPort{}, nil, s.metrics.shared, nil)
 	r := new(dns.Msg)
 	if err := r.Unpack(out); err != nil {
 		t.Fatal(err)

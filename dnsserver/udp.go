@@ -22,7 +22,6 @@ type udpLoop struct {
 	// leave from the address the query was sent to.
 	pktinfo bool
 	ql      *qlShard // nil: no query log
-	slot    int      // this loop's slot in per-zone counters
 	q       fastQuery
 	in      []byte
 	out     []byte
@@ -30,7 +29,7 @@ type udpLoop struct {
 	woob    []byte
 }
 
-func (s *Server) newUDPLoop(c *net.UDPConn) *udpLoop {
+func (s *Server) newUDPLoop(c *net.UDPConn, slot int) *udpLoop {
 	var ql *qlShard
 	if s.ql != nil {
 		ql = s.ql.shard()
@@ -39,7 +38,7 @@ func (s *Server) newUDPLoop(c *net.UDPConn) *udpLoop {
 		s:       s,
 		conn:    c,
 		ql:      ql,
-		counts:  s.metrics.newShard(),
+		counts:  s.metrics.newShard(slot),
 		pktinfo: c != nil && isWildcard(c.LocalAddr().String()),
 		in:      make([]byte, udpReadSize),
 		out:     make([]byte, 0, udpReadSize),
@@ -108,7 +107,7 @@ func (l *udpLoop) serve(pkt []byte, from netip.AddrPort, buf []byte, start time.
 	if ok {
 		l.counts.observe(info.qtype, info.rcode, UDP, false)
 		if info.zone != nil {
-			info.zone.qc.inc(l.slot)
+			info.zone.qc.inc(l.counts.zoneSlot)
 		}
 		if l.ql == nil && l.s.rrl == nil {
 			l.counts.observeReply(UDP, time.Since(start), len(out))
@@ -168,5 +167,5 @@ func (l *udpLoop) slow(pkt []byte, from netip.AddrPort, buf []byte, e *qlEntry) 
 		}
 		return out
 	}
-	return l.s.reply(req, UDP, from, buf[:cap(buf)], l.counts, e, l.slot)
+	return l.s.reply(req, UDP, from, buf[:cap(buf)], l.counts, e)
 }

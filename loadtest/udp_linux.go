@@ -11,16 +11,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// udpSys sends with write(2) and reads with recvmmsg(2) straight on the
-// socket's descriptor (non-blocking, as the net package made it), and runUDP
-// waits in ppoll(2), as dnsperf does: the runtime's timers wake a
-// goroutine no sooner than a millisecond after an idle wait begins, which
-// would send a paced load in bursts, and its poller adds a scheduling delay
-// to every reply's latency. A socket is read only when ppoll says it is
-// readable, and one recvmmsg that returns fewer replies than it asked for
-// has emptied it: no read comes back empty, so the loop spends a system call
-// per reply and per query, about what dnsperf spends. The descriptor stays
-// valid because the connection is closed only after the loop ends.
+// udpSys sends with write(2) (a raw call, rawWrite) and reads with
+// recvmmsg(2) straight on the socket's descriptor (non-blocking, as the net
+// package made it), and runUDP waits in ppoll(2), as dnsperf does: the
+// runtime's timers wake a goroutine no sooner than a millisecond after an
+// idle wait begins, which would send a paced load in bursts, and its poller
+// adds a scheduling delay to every reply's latency. A socket is read only
+// when ppoll says it is readable, and one recvmmsg that returns fewer
+// replies than it asked for has emptied it: no read comes back empty, so
+// the loop spends a system call per reply and per query, about what dnsperf
+// spends. The descriptor stays valid because the connection is closed only
+// after the loop ends.
 type udpSys struct {
 	s   *udpSocket
 	fd  int
@@ -133,11 +134,12 @@ func (u *udpSys) drain(n int) int {
 // it arrives, whatever the sender is doing. At 20,000 queries a second
 // (docs/benchmarks.md) the split took dnsload's CPU for 5 s of load from
 // 3.25 s to 2.19 s (dnsperf 2.06 s), and the median ratio of its average
-// latency to dnsperf's from 1.163 (one loop) to 0.87-1.13 over later sets:
-// close, not reliably within 10%. As fast as possible,
-// or short of Ps, one loop does both, so that sending cannot starve reading
-// on a shared core (and goroutines holding their Ps in raw calls do not
-// starve each other).
+// latency to dnsperf's from 1.163 (one loop) to 0.87-1.13 over later sets;
+// with the raw write (rawWrite) 1.014-1.027, within 10% in 29 of 32 rounds
+// (dnsperf against itself: 31 of 32). As fast as possible, or short of
+// Ps, one loop does both, so that sending cannot starve reading on a
+// shared core (and goroutines holding their Ps in raw calls do not starve
+// each other).
 func runUDP(ctx context.Context, socks []*udpSocket, split bool) error {
 	if split {
 		return runSplit(ctx, socks)

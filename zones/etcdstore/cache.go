@@ -49,7 +49,7 @@ func (m *Mirror) SaveCache(path string) error {
 			continue
 		}
 		e := zs{z: cacheZone{Meta: z.meta, Head: z.head, HeadRev: z.headRev}}
-		if !m.lean || z.names != nil {
+		if !m.lean() || z.names != nil {
 			e.sets = z.allSets()
 		}
 		all = append(all, e)
@@ -101,7 +101,7 @@ func (m *Mirror) SaveCache(path string) error {
 				return err
 			}
 		}
-		if m.lean && e.sets == nil {
+		if m.lean() && e.sets == nil {
 			// The answer table holds the record sets: write them from there
 			// (at the revision above or a little later; the next full sync
 			// settles any difference).

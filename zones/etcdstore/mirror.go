@@ -21,11 +21,14 @@ type Mirror struct {
 	// reached since.
 	fromCache bool
 	cond      *sync.Cond
-	// lean: the record sets live only in src (the DNS answer table); zones
-	// keep an index only while a full sync or reset builds them.
-	lean bool
-	src  SetSource
+	// src, when set, makes the Mirror lean: the record sets live only in
+	// src (the DNS answer table); zones keep an index only while a full
+	// sync or reset builds them.
+	src SetSource
 }
+
+// lean reports whether the record sets live only in the SetSource.
+func (m *Mirror) lean() bool { return m.src != nil }
 
 // SetSource is where a lean Mirror finds the record sets it does not keep:
 // dnsserver.Table.
@@ -164,7 +167,7 @@ func (z *zoneData) zone(count int) zones.Zone {
 // record sets; the local copy is written from src.
 func NewLeanMirror(src SetSource) *Mirror {
 	m := NewMirror()
-	m.lean, m.src = true, src
+	m.src = src
 	return m
 }
 
@@ -174,7 +177,7 @@ func NewLeanMirror(src SetSource) *Mirror {
 // knows the zone (its metadata); until then, as always on a full Mirror,
 // the zone gets a fresh index of sizeHint names.
 func (m *Mirror) resetZone(z *zoneData, sizeHint int) {
-	if m.lean && z.meta.ID != "" {
+	if m.lean() && z.meta.ID != "" {
 		z.names, z.sorted, z.count = nil, nil, 0
 		z.build = m.src.NewBuild(z.meta.ID, z.meta.Name, sizeHint)
 		return
@@ -185,7 +188,7 @@ func (m *Mirror) resetZone(z *zoneData, sizeHint int) {
 // built is called when a zone's full contents have been handed over (as a
 // reset delta): a lean Mirror drops its index then.
 func (m *Mirror) built(z *zoneData) {
-	if m.lean {
+	if m.lean() {
 		z.names, z.sorted, z.build = nil, nil, nil
 	}
 }
@@ -197,7 +200,7 @@ func (z *zoneData) resetDelta(zid string) zones.ZoneDelta {
 
 // setCount returns the number of record sets of z.
 func (m *Mirror) setCount(z *zoneData) int {
-	if m.lean && z.names == nil {
+	if m.lean() && z.names == nil {
 		return m.src.RecordSetCount(z.meta.Name)
 	}
 	return z.count
