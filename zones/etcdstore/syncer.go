@@ -485,21 +485,6 @@ func (s *Syncer) loadSets(ctx context.Context, zid, origin, gen string, rev int6
 	})
 }
 
-// loadRaw reads the record sets of a blob generation at revision rev,
-// undecoded (the zone's origin may not be known yet).
-func (s *Syncer) loadRaw(ctx context.Context, zid, gen string, rev int64) ([]zones.RecordSet, error) {
-	var out []zones.RecordSet
-	err := s.eachBlobPage(ctx, zid, gen, rev, 4, func(kvs []*mvccpb.KeyValue) error {
-		for _, kv := range kvs {
-			if err := eachStored(kv.Key, kv.Value, func(rs zones.RecordSet) { out = append(out, rs) }); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
 // eachStored calls f with each record set of a blob chunk, decoding one
 // element at a time: decoding the whole array into a []RecordSet grows it by
 // copying, which was half of all allocation in a 1M-name sync.
@@ -559,11 +544,28 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 	if len(events) == 0 {
 		return nil
 	}
-	// Fetch what imports reference before taking the Mirror's lock.
-	replaced := map[int]([]zones.RecordSet){} // decoded under the lock: the zone may be created by these very events
+	// Fetch and decode what replacing imports reference before taking the
+	// Mirror's lock, which a large zone's decoding would otherwise keep
+	// from every API read for as long. Decoding needs the zone's origin:
+	// from a metadata event earlier in this batch, or else the Mirror's
+	// (which only this goroutine changes).
+	m := s.o.Mirror
+	replaced := map[int][]*zones.Set{}
 	entries := map[int]*logEntry{}
+	origins := map[string]string{} // zone id -> origin, from this batch's metadata events so far
 	for i, ev := range events {
 		k := string(ev.Kv.Key)
+		if strings.HasPrefix(k, metaPrefix) {
+			// As applied below: a delete forgets the zone, an undecodable
+			// put is skipped.
+			var meta zoneMeta
+			if ev.Type != clientv3.EventTypePut {
+				origins[k[len(metaPrefix):]] = ""
+			} else if json.Unmarshal(ev.Kv.Value, &meta) == nil {
+				origins[k[len(metaPrefix):]] = meta.Name
+			}
+			continue
+		}
 		if ev.Type != clientv3.EventTypePut || !strings.HasPrefix(k, logPrefix) {
 			continue
 		}
@@ -573,16 +575,21 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			continue
 		}
 		entries[i] = &e
-		if e.Replace != nil {
-			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
-			rss, err := s.loadRaw(ctx, zid, e.Replace.Gen, ev.Kv.ModRevision)
-			if err != nil {
-				return err
-			}
-			replaced[i] = rss
+		if e.Replace == nil {
+			continue
 		}
+		zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
+		origin, ok := origins[zid]
+		if !ok {
+			origin = m.origin(zid)
+		}
+		var sets []*zones.Set
+		err := s.loadSets(ctx, zid, origin, e.Replace.Gen, ev.Kv.ModRevision, func(c []*zones.Set) { sets = append(sets, c...) })
+		if err != nil {
+			return err
+		}
+		replaced[i] = sets
 	}
-	m := s.o.Mirror
 	var deltas []zones.ZoneDelta
 	var rev int64
 	m.mu.Lock()
@@ -650,12 +657,12 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
 			z := m.zone(zid)
 			var d zones.ZoneDelta
-			rss, reset := replaced[i]
+			sets, reset := replaced[i]
 			if reset {
 				// Without its metadata (it comes later in this batch) a lean
 				// zone keeps an index, handed over when it does.
-				m.resetZone(z, len(rss))
-				s.putDecoded(z, rss, "stored")
+				m.resetZone(z, len(sets))
+				putAll(z, sets)
 			}
 			put, del := s.applyOps(z, e.Ops)
 			if reset {
@@ -684,6 +691,17 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 		}
 	}
 	return nil
+}
+
+// origin returns the name of zone zid, or "" while the Mirror has no
+// metadata for it.
+func (m *Mirror) origin(zid string) string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if z := m.zones[zid]; z != nil {
+		return z.meta.Name
+	}
+	return ""
 }
 
 // zone returns the zone zid, adding an empty one; the caller holds m.mu.
