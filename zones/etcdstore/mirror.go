@@ -185,6 +185,21 @@ func (m *Mirror) resetZone(z *zoneData, sizeHint int) {
 	z.reset(sizeHint)
 }
 
+// indexed returns the record sets of zone zid (named origin, which the
+// Mirror knows) as resetZone and put would leave the zone, for adopting
+// under the lock: indexed by name, or in a build of the SetSource on a lean
+// Mirror. It takes no lock: the result is the caller's until adopted.
+func (m *Mirror) indexed(zid, origin string, sets []*zones.Set) *zoneData {
+	z := &zoneData{}
+	if m.lean() {
+		z.build = m.src.NewBuild(zid, origin, len(sets))
+	} else {
+		z.reset(len(sets))
+	}
+	putAll(z, sets)
+	return z
+}
+
 // built is called when a zone's full contents have been handed over (as a
 // reset delta): a lean Mirror drops its index then.
 func (m *Mirror) built(z *zoneData) {

@@ -485,6 +485,14 @@ func (s *Syncer) loadSets(ctx context.Context, zid, origin, gen string, rev int6
 	})
 }
 
+// replacement is a zone's new contents from a replacing import, decoded
+// before the Mirror's lock; ready holds them indexed as the zone will (see
+// Mirror.indexed), unless the zone's origin was not known then.
+type replacement struct {
+	sets  []*zones.Set
+	ready *zoneData
+}
+
 // eachStored calls f with each record set of a blob chunk, decoding one
 // element at a time: decoding the whole array into a []RecordSet grows it by
 // copying, which was half of all allocation in a 1M-name sync.
@@ -544,13 +552,13 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 	if len(events) == 0 {
 		return nil
 	}
-	// Fetch and decode what replacing imports reference before taking the
-	// Mirror's lock, which a large zone's decoding would otherwise keep
-	// from every API read for as long. Decoding needs the zone's origin:
+	// Fetch, decode and index what replacing imports reference before
+	// taking the Mirror's lock, which a large zone's import would otherwise
+	// keep from every API read for as long. Both need the zone's origin:
 	// from a metadata event earlier in this batch, or else the Mirror's
 	// (which only this goroutine changes).
 	m := s.o.Mirror
-	replaced := map[int][]*zones.Set{}
+	replaced := map[int]replacement{}
 	entries := map[int]*logEntry{}
 	origins := map[string]string{} // zone id -> origin, from this batch's metadata events so far
 	for i, ev := range events {
@@ -583,12 +591,15 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 		if !ok {
 			origin = m.origin(zid)
 		}
-		var sets []*zones.Set
-		err := s.loadSets(ctx, zid, origin, e.Replace.Gen, ev.Kv.ModRevision, func(c []*zones.Set) { sets = append(sets, c...) })
+		var r replacement
+		err := s.loadSets(ctx, zid, origin, e.Replace.Gen, ev.Kv.ModRevision, func(c []*zones.Set) { r.sets = append(r.sets, c...) })
 		if err != nil {
 			return err
 		}
-		replaced[i] = sets
+		if origin != "" {
+			r.ready = m.indexed(zid, origin, r.sets)
+		}
+		replaced[i] = r
 	}
 	var deltas []zones.ZoneDelta
 	var rev int64
@@ -657,12 +668,15 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
 			z := m.zone(zid)
 			var d zones.ZoneDelta
-			sets, reset := replaced[i]
-			if reset {
+			r, reset := replaced[i]
+			switch {
+			case reset && r.ready != nil:
+				z.names, z.count, z.sorted, z.build = r.ready.names, r.ready.count, nil, r.ready.build
+			case reset:
 				// Without its metadata (it comes later in this batch) a lean
 				// zone keeps an index, handed over when it does.
-				m.resetZone(z, len(sets))
-				putAll(z, sets)
+				m.resetZone(z, len(r.sets))
+				putAll(z, r.sets)
 			}
 			put, del := s.applyOps(z, e.Ops)
 			if reset {
