@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/healthdns/healthdns/internal/syncbuf"
 	"github.com/healthdns/healthdns/zones"
 )
 
@@ -26,24 +27,7 @@ type testServer struct {
 	*httptest.Server
 	store *fakeStore
 	api   *Server
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *syncbuf.Buffer
 }
 
 func newTestServer(t *testing.T, opts Options) *testServer {
@@ -52,7 +36,7 @@ func newTestServer(t *testing.T, opts Options) *testServer {
 	if opts.Store == nil {
 		opts.Store = fs
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

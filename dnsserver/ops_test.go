@@ -2,7 +2,6 @@ package dnsserver
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,26 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/healthdns/healthdns/internal/syncbuf"
 	"github.com/healthdns/healthdns/zones"
 )
-
-// syncBuffer is a bytes.Buffer safe for the flusher and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestQueryLog sends queries that take each path (fast, slow, TCP, ECS,
 // routed) and reads the lines back.
@@ -53,7 +34,7 @@ func TestQueryLog(t *testing.T) {
 	}}}); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	reg := prometheus.NewPedanticRegistry()
 	ql, err := NewQueryLog(QueryLogOptions{Writer: &out, Node: "node-1", FlushInterval: 10 * time.Millisecond, Registerer: reg})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/healthdns/healthdns/api/client"
+	"github.com/healthdns/healthdns/internal/syncbuf"
 	"github.com/healthdns/healthdns/loadtest/stacktest"
 	"github.com/healthdns/healthdns/zones"
 )
@@ -51,7 +52,7 @@ func TestDrillRoutingControl(t *testing.T) {
 	api := client.New(st.APIURL, "", nil)
 	ctx := context.Background()
 
-	var progress syncBuffer
+	var progress syncbuf.Buffer
 	res, err := Drill(ctx, DrillOptions{API: api, DNS: st.DNS, Interval: 1, Threshold: 2, Rate: 100,
 		Trigger: TriggerRoutingControl, Progress: &progress})
 	if err != nil {
@@ -102,7 +103,7 @@ func TestDrillRoutingControl(t *testing.T) {
 func TestDrillWeightedBackend(t *testing.T) {
 	st := stacktest.Start(t, 2)
 	api := client.New(st.APIURL, "", nil)
-	var progress syncBuffer
+	var progress syncbuf.Buffer
 	res, err := Drill(context.Background(), DrillOptions{API: api, DNS: st.DNS, Interval: 1, Threshold: 2, Rate: 100,
 		Record: RecordWeighted, Progress: &progress})
 	if err != nil {

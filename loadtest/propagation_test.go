@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/healthdns/healthdns/api/client"
+	"github.com/healthdns/healthdns/internal/syncbuf"
 	"github.com/healthdns/healthdns/loadtest/stacktest"
 )
 
@@ -17,7 +18,7 @@ func TestPropagation(t *testing.T) {
 	api := client.New(st.APIURL, "", nil)
 	ctx := context.Background()
 
-	var progress syncBuffer
+	var progress syncbuf.Buffer
 	res, err := Propagation(ctx, PropagationOptions{API: api, DNS: st.DNS, Changes: 10, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)

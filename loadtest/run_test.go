@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/healthdns/healthdns/internal/syncbuf"
 )
 
 // startDNS starts a miekg/dns server on 127.0.0.1:0 that answers by the
@@ -70,24 +71,6 @@ func mustQueries(t *testing.T, text string) []Query {
 		t.Fatal(err)
 	}
 	return qs
-}
-
-// syncBuffer is a bytes.Buffer for the progress reporter's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestRunCounts sends a known number of each query, at a rate and flat
@@ -169,7 +152,7 @@ func TestRunPaced(t *testing.T) {
 	for _, procs := range []int{1, 2} {
 		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			var progress syncBuffer
+			var progress syncbuf.Buffer
 			res, err := Run(context.Background(), Options{
 				Server: addr, Queries: mustQueries(t, "a.test A\nb.test A\nc.test MX\n"),
 				Rate: 1000, Duration: 1200 * time.Millisecond, Sockets: 2, Progress: &progress,

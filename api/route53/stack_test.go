@@ -25,6 +25,7 @@ import (
 	"github.com/healthdns/healthdns/dnsserver"
 	"github.com/healthdns/healthdns/healthcheck"
 	"github.com/healthdns/healthdns/internal/etcdtest"
+	"github.com/healthdns/healthdns/internal/syncbuf"
 	"github.com/healthdns/healthdns/zones"
 	"github.com/healthdns/healthdns/zones/etcdstore"
 )
@@ -49,7 +50,7 @@ type stack struct {
 	url   string
 	dns   string // DNS responder address
 	store *etcdstore.Store
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 	h     *route53.Handler
 }
 
@@ -59,23 +60,6 @@ type stackOptions struct {
 	now   func() time.Time
 	// noAnswerer leaves TestDNSAnswer unserved.
 	noAnswerer bool
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func startStack(t *testing.T, so stackOptions) *stack {
@@ -109,7 +93,7 @@ func startStack(t *testing.T, so stackOptions) *stack {
 
 	store := etcdstore.New(etcdstore.Options{Client: cli, Mirror: mirror,
 		NameServers: []string{"ns1.example.net", "ns2.example.net"}})
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	creds := so.creds
 	if creds == nil && !so.open {
