@@ -1,34 +1,19 @@
 package clustertest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/healthdns/healthdns/internal/syncbuf"
 )
 
 // logBuffer collects a process's output across restarts.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 // tail returns the last n bytes of the output, from a line start.
 func (b *logBuffer) tail(n int) string {
