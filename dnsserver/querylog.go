@@ -67,10 +67,11 @@ type qlShard struct {
 	n   uint64 // lines in buf
 }
 
-// NewQueryLog starts the flusher; Close stops it and writes what is left.
-// qlBufSize is the capacity a UDP loop's query-log buffer starts with.
+// qlBufSize is the capacity a shard's query-log buffer (and the flusher's
+// spare) starts with; the flusher does not keep one grown past 4 times it.
 const qlBufSize = 64 << 10
 
+// NewQueryLog starts the flusher; Close stops it and writes what is left.
 func NewQueryLog(o QueryLogOptions) (*QueryLog, error) {
 	if o.Writer == nil {
 		return nil, errors.New("dnsserver: QueryLogOptions.Writer is nil")
@@ -150,7 +151,7 @@ func (q *QueryLog) flush(spare *[]byte) {
 			q.writeErrs.Inc()
 			q.log.Warn("query log write", "err", err)
 		}
-		if cap(full) > 4*q.maxBuf {
+		if cap(full) > 4*qlBufSize {
 			full = make([]byte, 0, qlBufSize) // do not keep a buffer grown by one burst
 		}
 		*spare = full[:0]

@@ -62,7 +62,8 @@ type Options struct {
 }
 
 // sharedSlot is the per-zone counter slot of queries not read by a UDP
-// loop (TCP, miekg/dns's UDP server).
+// loop (TCP, miekg/dns's UDP server); UDP loops take the 7 before it,
+// sharing them past 7 loops.
 const sharedSlot = 7
 
 // Defaults of Options.
@@ -167,7 +168,7 @@ func (s *Server) Start() error {
 		servers = append(servers, s.udp)
 	} else {
 		for i, c := range conns {
-			s.udpLoop = append(s.udpLoop, s.newUDPLoop(c, i))
+			s.udpLoop = append(s.udpLoop, s.newUDPLoop(c, i%sharedSlot))
 		}
 		started <- struct{}{}
 	}

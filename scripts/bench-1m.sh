@@ -12,6 +12,7 @@
 #   node's heap profile there
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$here/scripts/lib.sh"
 n=${1:-${NHOSTS:-1000000}}
 MEMORY_LIMIT=${MEMORY_LIMIT-400MiB}
 port=${PORT:-15400}
@@ -45,8 +46,7 @@ api=http://127.0.0.1:$((port + 3))
   --data-dir "$dir/loader" --log-level warn --api-rate-limit 0 >"$dir/loader.log" 2>&1 &
 loader=$!
 pids+=($loader)
-ready=; for _ in $(seq 300); do curl -fsS "$api/readyz" >/dev/null 2>&1 && ready=1 && break; sleep 0.1; done
-[ -n "$ready" ] || { echo "the node was not ready within 30 s" >&2; exit 1; }
+LOG=$dir/loader.log wait_ready "$api" "$loader"
 "$bin" zone create perf.test --api "$api" >/dev/null
 t0=$(date +%s.%N)
 "$bin" zone import perf.test "$zone" --api "$api" --wait --timeout 900s >/dev/null

@@ -11,6 +11,7 @@
 # health endpoints on PORT+4000.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$here/scripts/lib.sh"
 bin=${HEALTHDNS_BIN:-$here/bin/healthdns}
 : "${ZONE:?ZONE must name a zone file}" "${PORT:?PORT must be the DNS port}"
 origin=${ORIGIN:-$(awk 'toupper($1)=="$ORIGIN"{print $2; exit}' "$ZONE")}
@@ -31,11 +32,7 @@ dns_pid=
 cleanup() { kill "$pid" $dns_pid 2>/dev/null; wait "$pid" $dns_pid 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 trap 'exit 0' TERM INT
-for _ in $(seq 600); do
-  curl -fsS "$api/readyz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { echo "serve-zonefile: healthdns exited" >&2; exit 1; }
-  sleep 0.1
-done
+wait_ready "$api" "$pid" 60 || exit 1
 "$bin" zone create "$origin" --api "$api" >/dev/null 2>&1 || true
 "$bin" zone import "$origin" "$ZONE" --api "$api" --wait --timeout 600s >&2
 if [ -n "${LEAN:-}" ]; then

@@ -5,6 +5,7 @@
 # usage: scripts/soak.sh [DURATION=600] [RATE=5000]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$here/scripts/lib.sh"
 dur=${1:-600}; rate=${2:-5000}
 cd "$here" && go build -o bin/ ./cmd/...
 work=$(mktemp -d /tmp/healthdns-soak.XXXX)
@@ -16,8 +17,7 @@ trap cleanup EXIT
 bin/healthdns serve --data-dir "$work/data" --dns-addr $dns --api-addr 127.0.0.1:38053 \
   --embedded-etcd-client-url http://127.0.0.1:32379 --embedded-etcd-peer-url http://127.0.0.1:32380 \
   --log-level warn --api-rate-limit 0 >"$work/serve.log" 2>&1 & srv=$!; pids+=($srv)
-ready=; for _ in $(seq 300); do curl -fsS $api/readyz >/dev/null 2>&1 && ready=1 && break; sleep 0.1; done
-[ -n "$ready" ] || { echo "the node was not ready within 30 s" >&2; exit 1; }
+LOG=$work/serve.log wait_ready "$api" "$srv"
 "$here/../shared/bench/gen-zone.sh" "$work" 1000 >/dev/null
 $H zone create perf.test >/dev/null
 $H zone import perf.test "$work/perf.test.zone" --wait >/dev/null
