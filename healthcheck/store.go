@@ -262,7 +262,7 @@ func (s *Store) CreateHealthCheck(ctx context.Context, req CreateRequest) (Healt
 		}
 		ok, err := s.txn(ctx, cmps, thens)
 		if err != nil {
-			if ambiguous(err) {
+			if retryable(err) {
 				continue // the next round finds the reference if it applied
 			}
 			return HealthCheck{}, false, storeErr("create health check", err)
@@ -425,7 +425,7 @@ func (s *Store) UpdateHealthCheck(ctx context.Context, id string, req UpdateRequ
 		}
 		ok, err := s.txn(ctx, cmps, thens)
 		if err != nil {
-			if ambiguous(err) {
+			if retryable(err) {
 				written = &next
 				continue
 			}
@@ -495,7 +495,7 @@ func (s *Store) DeleteHealthCheck(ctx context.Context, id string) error {
 		}
 		ok, err := s.txn(ctx, cmps, thens)
 		if err != nil {
-			if ambiguous(err) {
+			if retryable(err) {
 				tried = true
 				continue
 			}
@@ -549,7 +549,7 @@ func (s *Store) SetRoutingControl(ctx context.Context, id, state string) (Health
 			[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(checkKey(id)), "=", cur.modRev)},
 			[]clientv3.Op{clientv3.OpPut(checkKey(id), mustJSON(next))})
 		if err != nil {
-			if ambiguous(err) {
+			if retryable(err) {
 				continue // the next round sees the state if it applied
 			}
 			return HealthCheck{}, storeErr("set routing control", err)
@@ -567,8 +567,8 @@ func storeErr(op string, err error) error {
 	return etcderr.ToAPI(op, err, "the data store (etcd) is unreachable; retry the request later")
 }
 
-// ambiguous reports whether a failed write may nevertheless have applied.
-// A canceled request is not retried: its caller has gone.
-func ambiguous(err error) bool {
-	return etcderr.Unavailable(err) && !errors.Is(err, context.Canceled)
-}
+// retryable reports whether a failed write is worth another round: etcd
+// was unavailable, so the write may have applied, and the next round reads
+// whether it did. A canceled request is not (etcderr.Unavailable says so):
+// its caller has gone. (zones/etcdstore's ambiguous differs on purpose.)
+func retryable(err error) bool { return etcderr.Unavailable(err) }

@@ -9,7 +9,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/healthdns/healthdns/internal/etcdtest"
-	"github.com/healthdns/healthdns/zones"
 	"github.com/healthdns/healthdns/zones/etcdstore"
 )
 
@@ -20,32 +19,16 @@ import (
 // not know yet.
 func TestApplyEventsZoneAndImportInOneBatch(t *testing.T) {
 	_, cli := etcdtest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	// A writer with its own synced Mirror, as on an API node.
-	wm := etcdstore.NewMirror()
-	wsy := etcdstore.NewSyncer(etcdstore.SyncerOptions{Client: cli, Mirror: wm})
-	done := make(chan struct{})
-	go func() { defer close(done); wsy.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	for deadline := time.Now().Add(10 * time.Second); !wm.Synced(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("writer's Mirror not synced within 10s")
-		}
-	}
+	ctx := context.Background()
+	w := startNode(t, cli, "writer", etcdstore.Options{}) // an API node, synced
 	start, err := cli.Get(ctx, etcdstore.DataPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := etcdstore.New(etcdstore.Options{Client: cli, Mirror: wm})
-	z, _, err := w.CreateZone(ctx, zones.CreateZoneRequest{Name: "batch.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	z := mustCreate(t, w.store, "batch.test")
 	file := "$ORIGIN batch.test.\n@ 300 IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ 300 IN NS ns1\n" +
 		"www 300 IN A 192.0.2.1\nmail 300 IN A 192.0.2.2\n"
-	if _, err := w.ImportZoneFile(ctx, z.ID, strings.NewReader(file), ""); err != nil {
+	if _, err := w.store.ImportZoneFile(ctx, z.ID, strings.NewReader(file), ""); err != nil {
 		t.Fatal(err)
 	}
 	end, err := cli.Get(ctx, etcdstore.DataPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
@@ -55,7 +38,7 @@ func TestApplyEventsZoneAndImportInOneBatch(t *testing.T) {
 
 	// Every data event from the creation to the import, in one batch.
 	var events []*clientv3.Event
-	wctx, wcancel := context.WithCancel(ctx)
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	for wr := range cli.Watch(wctx, etcdstore.DataPrefix, clientv3.WithPrefix(), clientv3.WithRev(start.Header.Revision+1)) {
 		if err := wr.Err(); err != nil {
@@ -65,6 +48,9 @@ func TestApplyEventsZoneAndImportInOneBatch(t *testing.T) {
 		if n := len(events); n > 0 && events[n-1].Kv.ModRevision >= end.Header.Revision {
 			break
 		}
+	}
+	if wctx.Err() != nil {
+		t.Fatalf("the watch did not reach revision %d within 10s", end.Header.Revision)
 	}
 	wcancel()
 	replace, meta := -1, -1
@@ -91,12 +77,8 @@ func TestApplyEventsZoneAndImportInOneBatch(t *testing.T) {
 	if err != nil || zz.Name != "batch.test." {
 		t.Fatalf("zone %s after the batch: %+v, %v", z.ID, zz, err)
 	}
-	p, err := st.ListRecordSets(ctx, z.ID, zones.ListRecordSetsInput{MaxItems: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, rs := range p.RecordSets {
+	for _, rs := range allSets(t, st, z.ID) {
 		names = append(names, rs.Name+" "+rs.Type)
 	}
 	// Route 53's listing order: by name with its labels reversed, then type.

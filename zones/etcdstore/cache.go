@@ -195,8 +195,9 @@ func (s *Syncer) loadCache(path string) (int64, []zones.ZoneDelta, error) {
 // appendPlainJSON appends rs as encoding/json would write it, for the
 // common record set of a large zone (name, type, TTL, values, no routing)
 // whose strings need no escaping; false for anything else. Writing the local
-// copy this way costs 51 ns a plain A set against json.Marshal's 491 ns and
-// one allocation (BenchmarkEncodeSet, 2026-11-25).
+// copy this way takes about a tenth of json.Marshal's time for a plain A set,
+// and no allocation against its one (BenchmarkEncodeSet: 51 ns against
+// 491 ns on the 2-core test machine, 2026-11-25).
 func appendPlainJSON(b []byte, rs *zones.RecordSet) ([]byte, bool) {
 	if rs.TTL == nil || rs.SetIdentifier != "" || rs.Weight != nil || rs.Failover != "" || rs.MultiValueAnswer != nil ||
 		rs.CidrRouting != nil || rs.Region != "" || rs.GeoLocation != nil || rs.HealthCheckID != "" ||

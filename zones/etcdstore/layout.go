@@ -30,6 +30,12 @@ func headKey(zid string) string { return headPrefix + zid }
 func logZonePrefix(zid string) string {
 	return logPrefix + zid + "/"
 }
+
+// logZoneID returns the zone id of log key k.
+func logZoneID(k string) string {
+	zid, _, _ := strings.Cut(k[len(logPrefix):], "/")
+	return zid
+}
 func logKey(zid string, seq uint64) string { return fmt.Sprintf("%s%020d", logZonePrefix(zid), seq) }
 func blobGenPrefix(zid, gen string) string { return blobPrefix + zid + "/" + gen + "/" }
 func blobKey(zid, gen string, chunk int) string {

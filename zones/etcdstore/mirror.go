@@ -10,7 +10,9 @@ import (
 )
 
 // Mirror is this node's in-memory copy of every zone, fed by the Syncer.
-// API reads come from here; etcd is read only by the Syncer.
+// API reads come from here; etcd is read only by the Syncer. Only the
+// Syncer's goroutine changes a Mirror (sync, watch, the local copy), so
+// what it reads of one before taking the write lock still holds under it.
 type Mirror struct {
 	mu     sync.RWMutex
 	zones  map[string]*zoneData // by id
@@ -185,19 +187,10 @@ func (m *Mirror) resetZone(z *zoneData, sizeHint int) {
 	z.reset(sizeHint)
 }
 
-// indexed returns the record sets of zone zid (named origin, which the
-// Mirror knows) as resetZone and put would leave the zone, for adopting
-// under the lock: indexed by name, or in a build of the SetSource on a lean
-// Mirror. It takes no lock: the result is the caller's until adopted.
-func (m *Mirror) indexed(zid, origin string, sets []*zones.Set) *zoneData {
-	z := &zoneData{}
-	if m.lean() {
-		z.build = m.src.NewBuild(zid, origin, len(sets))
-	} else {
-		z.reset(len(sets))
-	}
-	putAll(z, sets)
-	return z
+// adopt takes o's record sets (its index, or its build on a lean Mirror)
+// as z's own, keeping z's metadata.
+func (z *zoneData) adopt(o *zoneData) {
+	z.names, z.count, z.sorted, z.build = o.names, o.count, nil, o.build
 }
 
 // built is called when a zone's full contents have been handed over (as a

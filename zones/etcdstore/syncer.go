@@ -270,7 +270,7 @@ func (s *Syncer) fullSync(ctx context.Context, timeout time.Duration) (int64, er
 				if err := json.Unmarshal(kv.Value, &e); err != nil {
 					return 0, fmt.Errorf("decode %s: %w", k, err)
 				}
-				zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
+				zid := logZoneID(k)
 				logs[zid] = append(logs[zid], e)
 			}
 		}
@@ -485,12 +485,18 @@ func (s *Syncer) loadSets(ctx context.Context, zid, origin, gen string, rev int6
 	})
 }
 
-// replacement is a zone's new contents from a replacing import, decoded
-// before the Mirror's lock; ready holds them indexed as the zone will (see
-// Mirror.indexed), unless the zone's origin was not known then.
-type replacement struct {
-	sets  []*zones.Set
-	ready *zoneData
+// replacement returns zone zid's contents after a replacing import of
+// blob generation gen, held as the zone holds them (see resetZone), for
+// the zone to adopt under the Mirror's lock. meta is the zone's metadata;
+// without it no record set can be decoded, and the zone is emptied.
+func (s *Syncer) replacement(ctx context.Context, zid string, meta zoneMeta, gen string, rev int64) (*zoneData, error) {
+	z := &zoneData{meta: meta}
+	s.o.Mirror.resetZone(z, 0)
+	if meta.Name == "" {
+		s.log.Error("replacing import of a zone without metadata; its record sets are skipped", "zone", zid)
+		return z, nil
+	}
+	return z, s.loadSets(ctx, zid, meta.Name, gen, rev, func(sets []*zones.Set) { putAll(z, sets) })
 }
 
 // eachStored calls f with each record set of a blob chunk, decoding one
@@ -552,58 +558,57 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 	if len(events) == 0 {
 		return nil
 	}
-	// Fetch, decode and index what replacing imports reference before
-	// taking the Mirror's lock, which a large zone's import would otherwise
-	// keep from every API read for as long. Both need the zone's origin:
-	// from a metadata event earlier in this batch, or else the Mirror's
-	// (which only this goroutine changes).
+	// Decode the batch, and fetch, decode and index what replacing imports
+	// reference, before taking the Mirror's lock, which a large zone's
+	// import would otherwise keep from every API read for as long. An
+	// import needs its zone's metadata: from an event earlier in this batch,
+	// or else the Mirror's.
 	m := s.o.Mirror
-	replaced := map[int]replacement{}
-	entries := map[int]*logEntry{}
-	origins := map[string]string{} // zone id -> origin, from this batch's metadata events so far
+	metas := map[int]*zoneMeta{}    // by event: metadata puts that decode
+	entries := map[int]*logEntry{}  // by event: log entries that decode
+	replaced := map[int]*zoneData{} // by event: a zone's contents after a replacing import
+	known := map[string]zoneMeta{}  // zone id -> its metadata as of the event being read
 	for i, ev := range events {
 		k := string(ev.Kv.Key)
-		if strings.HasPrefix(k, metaPrefix) {
-			// As applied below: a delete forgets the zone, an undecodable
-			// put is skipped.
-			var meta zoneMeta
+		switch {
+		case strings.HasPrefix(k, metaPrefix):
+			zid := k[len(metaPrefix):]
 			if ev.Type != clientv3.EventTypePut {
-				origins[k[len(metaPrefix):]] = ""
-			} else if json.Unmarshal(ev.Kv.Value, &meta) == nil {
-				origins[k[len(metaPrefix):]] = meta.Name
+				known[zid] = zoneMeta{} // deleted
+				continue
 			}
-			continue
+			var meta zoneMeta
+			if err := json.Unmarshal(ev.Kv.Value, &meta); err != nil {
+				s.log.Error("undecodable zone; skipped", "key", k, "err", err)
+				continue
+			}
+			metas[i], known[zid] = &meta, meta
+		case ev.Type == clientv3.EventTypePut && strings.HasPrefix(k, logPrefix):
+			var e logEntry
+			if err := json.Unmarshal(ev.Kv.Value, &e); err != nil {
+				s.log.Error("undecodable log entry; skipped", "key", k, "err", err)
+				continue
+			}
+			entries[i] = &e
+			if e.Replace == nil {
+				continue
+			}
+			zid := logZoneID(k)
+			meta, ok := known[zid]
+			if !ok {
+				m.read(zid, func(z *zoneData) { meta = z.meta })
+			}
+			z, err := s.replacement(ctx, zid, meta, e.Replace.Gen, ev.Kv.ModRevision)
+			if err != nil {
+				return err
+			}
+			replaced[i] = z
 		}
-		if ev.Type != clientv3.EventTypePut || !strings.HasPrefix(k, logPrefix) {
-			continue
-		}
-		var e logEntry
-		if err := json.Unmarshal(ev.Kv.Value, &e); err != nil {
-			s.log.Error("undecodable log entry; skipped", "key", k, "err", err)
-			continue
-		}
-		entries[i] = &e
-		if e.Replace == nil {
-			continue
-		}
-		zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
-		origin, ok := origins[zid]
-		if !ok {
-			origin = m.origin(zid)
-		}
-		var r replacement
-		err := s.loadSets(ctx, zid, origin, e.Replace.Gen, ev.Kv.ModRevision, func(c []*zones.Set) { r.sets = append(r.sets, c...) })
-		if err != nil {
-			return err
-		}
-		if origin != "" {
-			r.ready = m.indexed(zid, origin, r.sets)
-		}
-		replaced[i] = r
 	}
 	var deltas []zones.ZoneDelta
 	var rev int64
 	m.mu.Lock()
+	locked := time.Now()
 	for i, ev := range events {
 		rev = max(rev, ev.Kv.ModRevision)
 		k := string(ev.Kv.Key)
@@ -636,14 +641,13 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 				}
 				continue
 			}
-			var meta zoneMeta
-			if err := json.Unmarshal(ev.Kv.Value, &meta); err != nil {
-				s.log.Error("undecodable zone; skipped", "key", k, "err", err)
-				continue
+			meta := metas[i]
+			if meta == nil {
+				continue // undecodable, logged above
 			}
 			z := m.zone(zid)
 			isNew := z.meta.ID == ""
-			z.meta = meta
+			z.meta = *meta
 			m.byName[meta.Name] = zid
 			if isNew {
 				deltas = append(deltas, z.resetDelta(zid))
@@ -665,18 +669,12 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 			if e == nil {
 				continue // a delete (fold) or undecodable
 			}
-			zid := strings.SplitN(k[len(logPrefix):], "/", 2)[0]
+			zid := logZoneID(k)
 			z := m.zone(zid)
 			var d zones.ZoneDelta
-			r, reset := replaced[i]
-			switch {
-			case reset && r.ready != nil:
-				z.names, z.count, z.sorted, z.build = r.ready.names, r.ready.count, nil, r.ready.build
-			case reset:
-				// Without its metadata (it comes later in this batch) a lean
-				// zone keeps an index, handed over when it does.
-				m.resetZone(z, len(r.sets))
-				putAll(z, r.sets)
+			nz, reset := replaced[i]
+			if reset {
+				z.adopt(nz)
 			}
 			put, del := s.applyOps(z, e.Ops)
 			if reset {
@@ -696,7 +694,10 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 		m.rev = rev
 	}
 	m.cond.Broadcast()
+	held := time.Since(locked)
 	m.mu.Unlock()
+	// How long API reads waited on this batch (scripts/import-lock.sh).
+	s.log.Debug("watch events applied", "events", len(events), "rev", rev, "locked", held)
 	s.emit(rev, deltas)
 	now := time.Now()
 	for _, e := range entries {
@@ -705,17 +706,6 @@ func (s *Syncer) applyEvents(ctx context.Context, events []*clientv3.Event) erro
 		}
 	}
 	return nil
-}
-
-// origin returns the name of zone zid, or "" while the Mirror has no
-// metadata for it.
-func (m *Mirror) origin(zid string) string {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if z := m.zones[zid]; z != nil {
-		return z.meta.Name
-	}
-	return ""
 }
 
 // zone returns the zone zid, adding an empty one; the caller holds m.mu.
