@@ -65,6 +65,8 @@ type DrillOptions struct {
 	// starts. The drill cannot stop a backend it did not start, so they
 	// need TriggerRoutingControl.
 	Backends []string
+
+	checks []zones.HealthCheckConfig // Backends' checks, set by Normalize
 }
 
 // DrillResult is what a drill measured. Times are from the trigger, the
@@ -176,20 +178,13 @@ func (o *DrillOptions) Normalize() error {
 	if o.Rate <= 0 {
 		o.Rate = 200
 	}
-	switch o.Trigger {
-	case "":
-		o.Trigger = TriggerBackend
-	case TriggerBackend, TriggerRoutingControl:
-	default:
-		return fmt.Errorf("drill trigger %q: want %s or %s", o.Trigger, TriggerBackend, TriggerRoutingControl)
+	if err := oneOf("trigger", &o.Trigger, TriggerBackend, TriggerRoutingControl); err != nil {
+		return err
 	}
-	switch o.Record {
-	case "":
-		o.Record = RecordFailover
-	case RecordFailover, RecordWeighted:
-	default:
-		return fmt.Errorf("drill record %q: want %s or %s", o.Record, RecordFailover, RecordWeighted)
+	if err := oneOf("record", &o.Record, RecordFailover, RecordWeighted); err != nil {
+		return err
 	}
+	o.checks = nil
 	if len(o.Backends) == 0 {
 		return nil
 	}
@@ -200,9 +195,23 @@ func (o *DrillOptions) Normalize() error {
 		return fmt.Errorf("drill backends: %d given, want two (the primary's and the secondary's)", len(o.Backends))
 	}
 	for _, b := range o.Backends {
-		if _, err := DrillBackendCheck(b); err != nil {
+		cfg, err := DrillBackendCheck(b)
+		if err != nil {
 			return err
 		}
+		o.checks = append(o.checks, cfg)
+	}
+	return nil
+}
+
+// oneOf sets *v to choices[0] if it is empty, and otherwise refuses it
+// unless it is one of choices, naming the drill option what.
+func oneOf(what string, v *string, choices ...string) error {
+	if *v == "" {
+		*v = choices[0]
+	}
+	if !slices.Contains(choices, *v) {
+		return fmt.Errorf("drill %s %q: want %s", what, *v, strings.Join(choices, " or "))
 	}
 	return nil
 }
@@ -244,9 +253,9 @@ func Drill(ctx context.Context, o DrillOptions) (*DrillResult, error) {
 	if err := d.waitSteady(ctx, w); err != nil {
 		return finish(err)
 	}
-	d.logf("steady: %d nodes answer as they should; %s", len(o.DNS), d.downAction())
+	d.logf("steady: %d nodes answer as they should; %s", len(o.DNS), d.action(false))
 	down := w.enter(phaseDown)
-	if err := d.takeDown(ctx); err != nil {
+	if err := d.setPrimary(ctx, false); err != nil {
 		return finish(err)
 	}
 	if err := d.waitDetection(ctx, w, down); err != nil {
@@ -255,9 +264,9 @@ func Drill(ctx context.Context, o DrillOptions) (*DrillResult, error) {
 	if err := d.waitNodes(ctx, w, "flip to the secondary", func(n *nodeTally) bool { return !n.flip.IsZero() }); err != nil {
 		return finish(err)
 	}
-	d.logf("flipped on every node; %s", d.upAction())
+	d.logf("flipped on every node; %s", d.action(true))
 	w.enter(phaseUp)
-	if err := d.bringUp(ctx); err != nil {
+	if err := d.setPrimary(ctx, true); err != nil {
 		return finish(err)
 	}
 	if err := d.waitNodes(ctx, w, "answer of the primary again", func(n *nodeTally) bool { return !n.back.IsZero() }); err != nil {
@@ -277,9 +286,14 @@ type drill struct {
 	local     [2]*drillBackend // primary, secondary; nil with Backends
 	probes    [2]string        // endpoint check ids, primary and secondary
 	onPrimary string           // the check the primary's record routes on
-	control   string           // the routing control, TriggerRoutingControl only
+	control   string           // the routing control, viaControl only
 	qname     string
 }
+
+// viaControl reports whether the drill takes the primary down with a
+// routing control (TriggerRoutingControl) rather than by stopping its
+// backend.
+func (d *drill) viaControl() bool { return d.o.Trigger == TriggerRoutingControl }
 
 func (d *drill) logf(format string, args ...any) {
 	if d.o.Progress != nil {
@@ -299,23 +313,24 @@ func (d *drill) undoAll(ctx context.Context) {
 // setUp starts the backends and creates the checks, the zone and the
 // records, and waits until the records are INSYNC on every node.
 func (d *drill) setUp(ctx context.Context) error {
-	urls, err := d.backends()
+	cfgs, err := d.backends()
 	if err != nil {
 		return err
 	}
-	if err := d.createChecks(ctx, urls); err != nil {
+	if err := d.createChecks(ctx, cfgs); err != nil {
 		return err
 	}
 	return d.createRecords(ctx)
 }
 
-// backends returns the primary's and the secondary's URL, starting local
-// backends unless the user named theirs.
-func (d *drill) backends() ([]string, error) {
+// backends returns the endpoint checks of the primary's and the
+// secondary's backend, starting local backends unless the user named
+// theirs.
+func (d *drill) backends() ([]zones.HealthCheckConfig, error) {
 	if len(d.o.Backends) > 0 {
-		return d.o.Backends, nil
+		return d.o.checks, nil
 	}
-	var urls []string
+	var cfgs []zones.HealthCheckConfig
 	for i := range d.local {
 		b, err := startDrillBackend("127.0.0.1:0")
 		if err != nil {
@@ -324,9 +339,13 @@ func (d *drill) backends() ([]string, error) {
 		d.local[i] = b
 		// The primary may have been restarted since: close the current one.
 		d.undo = append(d.undo, func(context.Context) { d.local[i].srv.Close() })
-		urls = append(urls, "http://"+b.addr+"/")
+		cfg, err := DrillBackendCheck("http://" + b.addr + "/")
+		if err != nil {
+			return nil, err
+		}
+		cfgs = append(cfgs, cfg)
 	}
-	return urls, nil
+	return cfgs, nil
 }
 
 // createCheck creates a health check and arranges its deletion.
@@ -343,25 +362,23 @@ func (d *drill) createCheck(ctx context.Context, role string, cfg zones.HealthCh
 	return hc.ID, nil
 }
 
-// createChecks creates an endpoint check per backend and, for the
-// routing-control trigger, the control and the CALCULATED check (the
-// primary's probe AND the control) the primary's record routes on.
-func (d *drill) createChecks(ctx context.Context, urls []string) error {
+// createChecks creates an endpoint check per backend (cfgs: the
+// primary's, the secondary's) and, for the routing-control trigger, the
+// control and the CALCULATED check (the primary's probe AND the control)
+// the primary's record routes on.
+func (d *drill) createChecks(ctx context.Context, cfgs []zones.HealthCheckConfig) error {
+	var err error
 	for i, role := range []string{"primary", "secondary"} {
-		cfg, err := DrillBackendCheck(urls[i])
-		if err != nil {
-			return err
-		}
+		cfg := cfgs[i]
 		cfg.RequestInterval, cfg.FailureThreshold = d.o.Interval, d.o.Threshold
 		if d.probes[i], err = d.createCheck(ctx, role, cfg); err != nil {
 			return err
 		}
 	}
 	d.onPrimary = d.probes[0]
-	if d.o.Trigger != TriggerRoutingControl {
+	if !d.viaControl() {
 		return nil
 	}
-	var err error
 	if d.control, err = d.createCheck(ctx, "control", zones.HealthCheckConfig{Type: "ROUTING_CONTROL"}); err != nil {
 		return err
 	}
@@ -430,71 +447,102 @@ func (d *drill) waitSteady(ctx context.Context, w *drillWatch) error {
 	}
 	// The endpoint checks must also have a checker's observation; the
 	// calculated one (routing-control trigger) has none of its own.
-	ids := []string{d.probes[0], d.probes[1]}
-	if d.onPrimary != d.probes[0] {
-		ids = append(ids, d.onPrimary)
-	}
-	for _, id := range ids {
-		observed := id == d.probes[0] || id == d.probes[1]
-		if err := d.waitCheck(ctx, id, "HEALTHY", observed); err != nil {
+	for _, id := range d.probes {
+		if err := d.waitCheck(ctx, id, "HEALTHY", true); err != nil {
 			return err
 		}
+	}
+	if d.viaControl() {
+		return d.waitCheck(ctx, d.onPrimary, "HEALTHY", false)
 	}
 	return nil
 }
 
 // waitCheck polls check id until its status is want (and, if observed,
-// a checker has reported on it). It polls
-// 20 times a second: well inside the API's default limit (50 a client),
-// so cleanup and other callers are not throttled; a status is known to
-// 50 ms.
+// a checker has reported on it). It polls 20 times a second: well inside
+// the API's default limit (50 a client), so cleanup and other callers are
+// not throttled; a status is known to 50 ms.
 func (d *drill) waitCheck(ctx context.Context, id, want string, observed bool) error {
-	start := time.Now()
-	for {
+	return pollUntil(ctx, fmt.Sprintf("%s status of check %s", want, id), 50*time.Millisecond, d.o.Timeout, func() (bool, error) {
 		st, err := d.o.API.HealthCheckStatus(ctx, id)
-		if err == nil && st.Status == want && (!observed || len(st.Observations) > 0) {
-			return nil
+		if err != nil {
+			return false, err
 		}
-		if time.Since(start) > d.o.Timeout || ctx.Err() != nil {
-			return fmt.Errorf("check %s never turned %s within %s", id, want, d.o.Timeout)
+		return st.Status == want && (!observed || len(st.Observations) > 0), nil
+	})
+}
+
+// pollUntil calls cond at once and then every interval until it reports
+// true, and returns nil. An error of cond that client.Retryable refuses
+// (the API's 404 or 403) ends the wait at once; other errors are retried.
+// When timeout passes first, the error names what and cond's last error;
+// when ctx ends first, it wraps ctx.Err().
+func pollUntil(ctx context.Context, what string, every, timeout time.Duration, cond func() (bool, error)) error {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	var lastErr error
+	for {
+		ok, err := cond()
+		switch {
+		case err == nil:
+			if ok {
+				return nil
+			}
+			lastErr = nil
+		case ctx.Err() != nil:
+			// The context ended during the call; reported below.
+		case !client.Retryable(err):
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		default:
+			lastErr = err
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			if lastErr != nil {
+				return fmt.Errorf("waiting for %s: %w (last error: %v)", what, ctx.Err(), lastErr)
+			}
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-deadline.C:
+			if lastErr != nil {
+				return fmt.Errorf("no %s within %s (last error: %v)", what, timeout, lastErr)
+			}
+			return fmt.Errorf("no %s within %s", what, timeout)
+		case <-tick.C:
+		}
 	}
 }
 
-func (d *drill) downAction() string {
-	if d.control != "" {
+// action describes how setPrimary(up) acts, for the progress lines.
+func (d *drill) action(up bool) string {
+	switch {
+	case d.viaControl() && up:
+		return "turning the routing control ON again"
+	case d.viaControl():
 		return "turning the routing control OFF"
+	case up:
+		return "starting the primary's backend again"
 	}
 	return "stopping the primary's backend"
 }
 
-func (d *drill) upAction() string {
-	if d.control != "" {
-		return "turning the routing control ON again"
-	}
-	return "starting the primary's backend again"
-}
-
-// takeDown takes the primary out: turns the control OFF or stops the
-// primary's backend.
-func (d *drill) takeDown(ctx context.Context) error {
-	if d.control != "" {
-		if _, err := d.o.API.SetRoutingControl(ctx, d.control, "OFF"); err != nil {
-			return fmt.Errorf("turn the routing control %s OFF: %w", d.control, err)
+// setPrimary takes the primary out (up false) or brings it back: turns
+// the routing control OFF or ON, or stops the primary's backend or starts
+// it again on the same port.
+func (d *drill) setPrimary(ctx context.Context, up bool) error {
+	if d.viaControl() {
+		state := "OFF"
+		if up {
+			state = "ON"
+		}
+		if _, err := d.o.API.SetRoutingControl(ctx, d.control, state); err != nil {
+			return fmt.Errorf("turn the routing control %s %s: %w", d.control, state, err)
 		}
 		return nil
 	}
-	d.local[0].srv.Close()
-	return nil
-}
-
-// bringUp undoes takeDown.
-func (d *drill) bringUp(ctx context.Context) error {
-	if d.control != "" {
-		if _, err := d.o.API.SetRoutingControl(ctx, d.control, "ON"); err != nil {
-			return fmt.Errorf("turn the routing control %s ON: %w", d.control, err)
-		}
+	if !up {
+		d.local[0].srv.Close()
 		return nil
 	}
 	b, err := startDrillBackend(d.local[0].addr)
@@ -509,7 +557,7 @@ func (d *drill) bringUp(ctx context.Context) error {
 // UNHEALTHY and records how long after since that was seen.
 func (d *drill) waitDetection(ctx context.Context, w *drillWatch, since time.Time) error {
 	if err := d.waitCheck(ctx, d.onPrimary, "UNHEALTHY", false); err != nil {
-		return fmt.Errorf("the primary's %w", err)
+		return fmt.Errorf("detection: %w", err)
 	}
 	det := time.Since(since)
 	w.setDetection(det)
@@ -517,19 +565,18 @@ func (d *drill) waitDetection(ctx context.Context, w *drillWatch, since time.Tim
 	return nil
 }
 
-// waitNodes waits until done holds for every node.
+// waitNodes waits until done holds for every node; an error names the
+// nodes for which it does not.
 func (d *drill) waitNodes(ctx context.Context, w *drillWatch, what string, done func(*nodeTally) bool) error {
-	deadline := time.Now().Add(d.o.Timeout)
-	for {
-		missing := w.missing(done)
-		if len(missing) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("no %s within %s from %s", what, d.o.Timeout, strings.Join(missing, ", "))
-		}
-		time.Sleep(5 * time.Millisecond)
+	var missing []string
+	err := pollUntil(ctx, what, 5*time.Millisecond, d.o.Timeout, func() (bool, error) {
+		missing = w.missing(done)
+		return len(missing) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w (still waiting on %s)", err, strings.Join(missing, ", "))
 	}
+	return nil
 }
 
 // Drill phases: the answers a node gives are judged by the phase.
@@ -589,20 +636,40 @@ func (w *drillWatch) setDetection(d time.Duration) {
 	w.res.DetectionSeconds = d.Seconds()
 }
 
-// query asks node for qname rate times a second until ctx ends.
+// query asks node for qname rate times a second until ctx ends, over one
+// UDP socket, dialled again after a query fails (so that a late reply
+// cannot be taken for the next query's; the client also skips replies of
+// another id).
 func (w *drillWatch) query(ctx context.Context, node, qname string, rate float64) {
 	c := &dns.Client{Timeout: time.Second}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer tick.Stop()
 	m := new(dns.Msg)
 	m.SetQuestion(qname, dns.TypeA)
+	var conn *dns.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		r, _, err := c.Exchange(m, node)
+		var r *dns.Msg
+		var err error
+		if conn == nil {
+			conn, err = c.Dial(node)
+		}
+		if err == nil {
+			m.Id = dns.Id()
+			if r, _, err = c.ExchangeWithConn(m, conn); err != nil {
+				conn.Close()
+				conn = nil
+			}
+		}
 		w.judge(node, r, err, time.Now())
 	}
 }

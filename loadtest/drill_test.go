@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -116,6 +117,173 @@ func TestDrillWeightedBackend(t *testing.T) {
 	}
 }
 
+// TestDrillNormalize: Normalize fills in the defaults, names the allowed
+// values of a bad one, and keeps the checks of the user's backends.
+func TestDrillNormalize(t *testing.T) {
+	api := client.New("http://127.0.0.1:1", "", nil)
+	o := DrillOptions{API: api, DNS: []string{"127.0.0.1:1"}}
+	if err := o.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if o.Trigger != TriggerBackend || o.Record != RecordFailover || o.Timeout != 60*time.Second || o.Rate != 200 || o.checks != nil {
+		t.Errorf("defaults %+v", o)
+	}
+	for _, c := range []struct {
+		o    DrillOptions
+		want string
+	}{
+		{DrillOptions{Trigger: "flood"}, `drill trigger "flood": want backend or routing-control`},
+		{DrillOptions{Record: "latency"}, `drill record "latency": want failover or weighted`},
+	} {
+		c.o.API, c.o.DNS = api, []string{"127.0.0.1:1"}
+		if err := c.o.Normalize(); err == nil || err.Error() != c.want {
+			t.Errorf("error %v, want %q", err, c.want)
+		}
+	}
+
+	urls := []string{"http://127.0.0.1:8081/health", "https://app.example.test/"}
+	o = DrillOptions{API: api, DNS: []string{"127.0.0.1:1"}, Trigger: TriggerRoutingControl, Record: RecordWeighted, Backends: urls}
+	if err := o.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if o.Trigger != TriggerRoutingControl || o.Record != RecordWeighted || len(o.checks) != 2 {
+		t.Fatalf("%+v", o)
+	}
+	for i, u := range urls {
+		if want, _ := DrillBackendCheck(u); !reflect.DeepEqual(o.checks[i], want) {
+			t.Errorf("check of %s: %+v, want %+v", u, o.checks[i], want)
+		}
+	}
+}
+
+// TestPollUntil: a wait ends when the condition holds, at once on an API
+// error that no retry can mend, with the last error at its timeout, and
+// with ctx.Err() wrapped when ctx ends.
+func TestPollUntil(t *testing.T) {
+	ctx := context.Background()
+	n := 0
+	if err := pollUntil(ctx, "three", time.Millisecond, time.Second, func() (bool, error) { n++; return n == 3, nil }); err != nil || n != 3 {
+		t.Errorf("%v after %d calls, want nil after 3", err, n)
+	}
+
+	start := time.Now()
+	n = 0
+	notFound := &client.APIError{Status: http.StatusNotFound, Code: "NoSuchHealthCheck"}
+	err := pollUntil(ctx, "a status", time.Millisecond, time.Minute, func() (bool, error) { n++; return false, notFound })
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound || n != 1 || time.Since(start) > 10*time.Second {
+		t.Errorf("404: %v after %d calls, %v; want it after one call", err, n, time.Since(start))
+	}
+
+	n = 0
+	err = pollUntil(ctx, "a status", time.Millisecond, 50*time.Millisecond, func() (bool, error) {
+		n++
+		return false, &client.APIError{Status: http.StatusServiceUnavailable, Message: "node starting"}
+	})
+	if err == nil || !strings.Contains(err.Error(), "no a status within 50ms") || !strings.Contains(err.Error(), "node starting") || n < 2 {
+		t.Errorf("503: %v after %d calls; want a timeout naming the last error, after retries", err, n)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start = time.Now()
+	err = pollUntil(cctx, "never", time.Millisecond, time.Minute, func() (bool, error) { return false, nil })
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 10*time.Second {
+		t.Errorf("cancelled: %v after %v; want one wrapping context.Canceled, at once", err, time.Since(start))
+	}
+}
+
+// TestDrillWaitCheck: a check the API does not know ends the wait at once,
+// with the API's error, rather than after the phase's timeout.
+func TestDrillWaitCheck(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":{"code":"NoSuchHealthCheck","message":"no health check hc-1"}}`))
+	}))
+	defer srv.Close()
+	d := &drill{o: DrillOptions{API: client.New(srv.URL, "", nil), Timeout: time.Minute}}
+	start := time.Now()
+	err := d.waitCheck(context.Background(), "hc-1", "HEALTHY", true)
+	if err == nil || !strings.Contains(err.Error(), "NoSuchHealthCheck") || calls.Load() != 1 || time.Since(start) > 10*time.Second {
+		t.Errorf("%v after %d calls, %v; want the 404 after one", err, calls.Load(), time.Since(start))
+	}
+}
+
+// TestDrillWaitNodesCancelled: an interrupted wait says so, and names the
+// nodes still waited on.
+func TestDrillWaitNodesCancelled(t *testing.T) {
+	w := newDrillWatch(RecordFailover, []string{"127.0.0.1:5300"})
+	d := &drill{o: DrillOptions{Timeout: time.Minute}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := d.waitNodes(ctx, w, "flip to the secondary", func(n *nodeTally) bool { return !n.flip.IsZero() })
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "127.0.0.1:5300") {
+		t.Errorf("%v: want one wrapping context.Canceled and naming the node", err)
+	}
+}
+
+// TestDrillQuerySocket: a node is queried over one socket, dialled again
+// after a failed query.
+func TestDrillQuerySocket(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server answers every query but the bad-th, which gets a reply
+	// too short to parse, and ends the queries after the total-th.
+	const total, bad = 8, 3
+	var got []string // the source of each query
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return // closed
+			}
+			q := new(dns.Msg)
+			if q.Unpack(buf[:n]) != nil {
+				continue
+			}
+			got = append(got, from.String())
+			out := []byte{1, 2, 3}
+			if len(got) != bad {
+				r := answerOf(drillPrimary)
+				r.Id = q.Id
+				out, _ = r.Pack()
+			}
+			if len(got) == total {
+				cancel()
+			}
+			pc.WriteTo(out, from)
+		}
+	}()
+	w := newDrillWatch(RecordFailover, []string{pc.LocalAddr().String()})
+	w.query(ctx, pc.LocalAddr().String(), "www.drill.test.", 500)
+	pc.Close()
+	<-served
+	if len(got) < total {
+		t.Fatalf("%d queries reached the server, want %d", len(got), total)
+	}
+	for i, s := range got {
+		same := i == 0 || i == bad || s == got[i-1]
+		if !same {
+			t.Errorf("query %d from %s, query %d from %s: want one socket", i, got[i-1], i+1, s)
+		}
+	}
+	if got[bad] == got[bad-1] {
+		t.Errorf("query %d still from %s after a failed one: want a new socket", bad+1, got[bad])
+	}
+	if res := w.result(); res.Timeouts != 1 || res.Queries != len(got) {
+		t.Errorf("%+v: want 1 failure in %d queries", res, len(got))
+	}
+}
+
 // TestDrillOptions: options a drill cannot run with are refused before it
 // creates anything.
 func TestDrillOptions(t *testing.T) {
@@ -150,8 +318,7 @@ func TestDrillBackendCheck(t *testing.T) {
 			EnableSNI: true, Port: 8443, ResourcePath: "/ready?deep=1"}},
 	} {
 		got, err := DrillBackendCheck(c.url)
-		if err != nil || got.Type != c.want.Type || got.IPAddress != c.want.IPAddress || got.FullyQualifiedDomainName != c.want.FullyQualifiedDomainName ||
-			got.Port != c.want.Port || got.ResourcePath != c.want.ResourcePath || got.EnableSNI != c.want.EnableSNI {
+		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: %+v %v, want %+v", c.url, got, err, c.want)
 		}
 	}

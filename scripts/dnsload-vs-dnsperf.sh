@@ -9,23 +9,24 @@
 # usage: scripts/dnsload-vs-dnsperf.sh [PAIRS=8] [RATE=20000] [SECONDS=10] [NAMES=10000]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$here/scripts/lib.sh"
 pairs=${1:-8}; rate=${2:-20000}; secs=${3:-10}; names=${4:-10000}
 command -v dnsperf >/dev/null || { echo "dnsperf is not installed (apt-get install -y dnsperf)" >&2; exit 1; }
-cd "$here" && go build -o bin/ ./cmd/...
+bin=$here/bin
+cd "$here" && go build -o "$bin/" ./cmd/...
 work=$(mktemp -d /tmp/healthdns-vs-dnsperf.XXXX)
 port=35310; dns=127.0.0.1:$port; api=http://127.0.0.1:38063
 export HEALTHDNS_API=$api
 srv=
 cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-bin/healthdns serve --data-dir "$work/data" --dns-addr $dns --api-addr 127.0.0.1:38063 \
+"$bin/healthdns" serve --data-dir "$work/data" --dns-addr $dns --api-addr 127.0.0.1:38063 \
   --embedded-etcd-client-url http://127.0.0.1:32389 --embedded-etcd-peer-url http://127.0.0.1:32390 \
   --log-level warn >"$work/serve.log" 2>&1 & srv=$!
-ready=; for _ in $(seq 300); do curl -fsS $api/readyz >/dev/null 2>&1 && ready=1 && break; sleep 0.1; done
-[ -n "$ready" ] || { echo "the node was not ready within 30 s" >&2; exit 1; }
+LOG=$work/serve.log wait_ready "$api" "$srv"
 "$here/../shared/bench/gen-zone.sh" "$work" "$names" >/dev/null
-bin/healthdns zone create perf.test >/dev/null
-bin/healthdns zone import perf.test "$work/perf.test.zone" --wait >/dev/null
+"$bin/healthdns" zone create perf.test >/dev/null
+"$bin/healthdns" zone import perf.test "$work/perf.test.zone" --wait >/dev/null
 q=$work/queries.txt
 echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# dnsload qps --server $dns --queries queries.txt --rate $rate --duration ${secs}s"
@@ -34,8 +35,8 @@ dnsperf_avg() { dnsperf -s 127.0.0.1 -p $port -d "$q" -Q "$rate" -l "$secs" 2>&1
   awk '/Queries per second/{q=$4} /Queries lost/{l=$3} /Average Latency/{a=$4*1000} END{print q, l, a}'; }
 dnsperf_avg >/dev/null # warm-up: the import's aftermath is not what is compared
 for _ in $(seq "$pairs"); do
-  a=$(bin/dnsload qps --server $dns --queries "$q" --rate "$rate" --duration "${secs}s" 2>/dev/null |
-    awk '/^QPS/{q=$2} /^Lost/{l=$2} /^Latency/{a=$4} END{print q, l, a}')
+  a=$("$bin/dnsload" qps --server $dns --queries "$q" --rate "$rate" --duration "${secs}s" --json |
+    python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["qps"], r["lost"], r["latencyMs"]["avg"])')
   echo "$a $(dnsperf_avg) $(dnsperf_avg)"
 done | python3 -c '
 import sys, statistics as st

@@ -464,7 +464,7 @@ func (c *Client) WaitChange(ctx context.Context, id string, interval time.Durati
 			}
 		case ctx.Err() != nil:
 			// The context ended during the call; reported below.
-		case !retryable(err):
+		case !Retryable(err):
 			return last, err
 		default:
 			lastErr = err
@@ -480,8 +480,10 @@ func (c *Client) WaitChange(ctx context.Context, id string, interval time.Durati
 	}
 }
 
-// retryable reports whether a failed status poll may succeed if repeated.
-func retryable(err error) bool {
+// Retryable reports whether a failed status poll may succeed if repeated:
+// transport errors, 5xx, 429 and the Throttling and PriorRequestNotComplete
+// codes are; other API errors (a 404, a 403) are not.
+func Retryable(err error) bool {
 	var e *APIError
 	if !errors.As(err, &e) {
 		return true // transport trouble: a node restarting, a dropped connection
