@@ -137,7 +137,8 @@ func (u *udpSys) drain(n int) int {
 // 3.25 s to 2.19 s (dnsperf 2.06 s), and the median ratio of its average
 // latency to dnsperf's from 1.163 (one loop) to 0.87-1.14 over later sets;
 // with the raw write (rawWrite) 1.014-1.027, within 10% in 29 of 32 rounds
-// (dnsperf against itself: 31 of 32). As fast as possible, or short of
+// on a quiet machine (dnsperf against itself: 31 of 32; on a busier one 6
+// and 7 of 12). As fast as possible, or short of
 // Ps, one loop does both, so that sending cannot starve reading on a
 // shared core (and goroutines holding their Ps in raw calls do not starve
 // each other).
